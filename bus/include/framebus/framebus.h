@@ -1,0 +1,358 @@
+/*
+ * framebus.h - public API of libframebus, a shared-memory image frame bus.
+ *
+ * One writer process publishes camera frames into a System V shared-memory
+ * segment (a header plus N page-aligned slots); any number of reader
+ * processes attach it read-only and get each new frame without a copy.
+ * Slots are guarded by a System V semaphore set whose every hold is taken
+ * with SEM_UNDO, so a process that dies never wedges the others.
+ *
+ * Conventions:
+ *  - every function that can fail returns 0 (or a count) on success and a
+ *    negative code on error: -errno for system errors, FBUS_E* for the
+ *    bus's own conditions; fbus_strerror() turns either into text;
+ *  - the library never prints, never aborts and never calls exit();
+ *  - close functions accept NULL;
+ *  - no call waits without a bound: each blocking call takes a timeout.
+ *
+ * Handles are not thread-safe: use one handle per thread, or lock around it.
+ */
+#ifndef FRAMEBUS_FRAMEBUS_H
+#define FRAMEBUS_FRAMEBUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FBUS_BUILDING) && defined(__GNUC__)
+#define FBUS_API __attribute__((visibility("default")))
+#else
+#define FBUS_API
+#endif
+
+#define FBUS_VERSION_MAJOR 0
+#define FBUS_VERSION_MINOR 1
+#define FBUS_VERSION_PATCH 0
+#define FBUS_VERSION_HEX                                                                           \
+    ((FBUS_VERSION_MAJOR << 16) | (FBUS_VERSION_MINOR << 8) | FBUS_VERSION_PATCH)
+
+/* Version of the library actually loaded, as FBUS_VERSION_HEX and as "0.1.0". */
+FBUS_API unsigned fbus_version(void);
+FBUS_API const char *fbus_version_string(void);
+
+/* Limits. */
+#define FBUS_NAME_MAX      31 /* bytes in a bus name, without the NUL */
+#define FBUS_SLOTS_MIN     2
+#define FBUS_SLOTS_MAX     16
+#define FBUS_SLOTS_DEFAULT 2
+#define FBUS_DIM_MAX       16384 /* widest and tallest frame accepted */
+#define FBUS_PLANES_MAX    3
+#define FBUS_MODE_DEFAULT  0660
+
+/*
+ * Error codes. They sit far below any errno so that -errno and FBUS_E* never
+ * overlap; fbus_strerror() accepts both.
+ */
+enum fbus_error {
+    FBUS_OK = 0,
+    FBUS_ENOBUS = -10001,       /* no bus with that name or key (no writer has created it) */
+    FBUS_EBUSY = -10002,        /* another writer is alive on this bus */
+    FBUS_ECORRUPT = -10003,     /* the segment failed validation: not a usable bus */
+    FBUS_EVERSION = -10004,     /* the segment was made by an incompatible framebus */
+    FBUS_ECOLLISION = -10005,   /* the key is used by another bus name or by a foreign segment */
+    FBUS_ENAME = -10006,        /* bus name invalid: 1-31 chars of [a-z0-9_.-] */
+    FBUS_EFORMAT = -10007,      /* unknown pixel format or impossible geometry */
+    FBUS_ETIMEDOUT = -10008,    /* the writer is alive but no (new) frame came in time */
+    FBUS_EWRITER_GONE = -10009, /* the writer died or left without closing the bus */
+    FBUS_ECLOSED = -10010,      /* the writer closed the bus */
+    FBUS_EAGAIN = -10011,       /* non-blocking call: nothing (new) to take right now */
+    FBUS_ENOSLOT = -10012,      /* writer: every free slot is held by readers; frame dropped */
+    FBUS_ESTATE = -10013,       /* call out of order (commit without claim, double release...) */
+    FBUS_ESIZE = -10014,        /* frame or segment size out of range */
+    FBUS_EPERM = -10015,        /* permission denied on the segment or semaphore set */
+};
+
+/* Text for a negative code from any framebus call (FBUS_E* or -errno). Never NULL. */
+FBUS_API const char *fbus_strerror(int err);
+/* Symbolic name of a code, e.g. "FBUS_EBUSY" or "ENOENT". Never NULL. */
+FBUS_API const char *fbus_err_name(int err);
+
+/* ---- Pixel formats ---------------------------------------------------- */
+
+#define FBUS_FOURCC(a, b, c, d)                                                                    \
+    ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+
+/* The same values as the V4L2 V4L2_PIX_FMT_* constants. */
+#define FBUS_FMT_YUYV  FBUS_FOURCC('Y', 'U', 'Y', 'V')
+#define FBUS_FMT_UYVY  FBUS_FOURCC('U', 'Y', 'V', 'Y')
+#define FBUS_FMT_NV12  FBUS_FOURCC('N', 'V', '1', '2')
+#define FBUS_FMT_YU12  FBUS_FOURCC('Y', 'U', '1', '2') /* I420 */
+#define FBUS_FMT_RGB24 FBUS_FOURCC('R', 'G', 'B', '3')
+#define FBUS_FMT_BGR24 FBUS_FOURCC('B', 'G', 'R', '3')
+#define FBUS_FMT_GREY  FBUS_FOURCC('G', 'R', 'E', 'Y')
+#define FBUS_FMT_MJPEG FBUS_FOURCC('M', 'J', 'P', 'G') /* carried as-is, variable bytes used */
+
+/*
+ * Geometry of one frame. Plane offsets are from the start of the slot.
+ * For MJPEG, sizeimage is the largest frame the slot must hold and
+ * bytesperline is 0.
+ */
+struct fbus_format {
+    uint32_t fourcc;
+    uint32_t width;
+    uint32_t height;
+    uint32_t bytesperline; /* of plane 0 */
+    uint32_t sizeimage;    /* bytes of a whole frame (upper bound for MJPEG) */
+    uint32_t nplanes;      /* 1..3 */
+    uint32_t plane_offset[FBUS_PLANES_MAX];
+    uint32_t plane_stride[FBUS_PLANES_MAX];
+};
+
+/*
+ * Fills *fmt with the tightly packed layout of fourcc at width x height.
+ * Returns 0, or FBUS_EFORMAT for an unknown fourcc or a size outside
+ * 1..FBUS_DIM_MAX (YUYV/UYVY/NV12/YU12 also need an even width and,
+ * for NV12/YU12, an even height).
+ */
+FBUS_API int fbus_format_init(struct fbus_format *fmt, uint32_t fourcc, uint32_t width,
+                              uint32_t height);
+/*
+ * Checks a format a caller filled in itself (e.g. from V4L2's G_FMT, whose
+ * bytesperline may carry padding): known fourcc, sane sizes, planes inside
+ * sizeimage. Returns 0 or FBUS_EFORMAT.
+ */
+FBUS_API int fbus_format_check(const struct fbus_format *fmt);
+/* "YUYV" etc. into buf (at least 5 bytes); returns buf. */
+FBUS_API const char *fbus_fourcc_str(uint32_t fourcc, char buf[5]);
+/* Parses "YUYV", "RGB3", "I420" (alias of YU12), "RGB24"...; returns 0 if unknown. */
+FBUS_API uint32_t fbus_fourcc_parse(const char *s);
+/* Non-zero for a fourcc this library knows (every FBUS_FMT_* above). */
+FBUS_API int fbus_fourcc_known(uint32_t fourcc);
+
+/*
+ * Converts one frame of any raw format above into packed RGB24
+ * (width*3 bytes per row, no padding). rgb must hold width*height*3 bytes.
+ * YUV is BT.601 limited range, as V4L2 cameras deliver by default.
+ * Returns 0, FBUS_EFORMAT for MJPEG or an unknown format, FBUS_ESIZE if
+ * bytesused is too small for the format.
+ */
+FBUS_API int fbus_convert_to_rgb24(const struct fbus_format *fmt, const void *src,
+                                   size_t bytesused, uint8_t *rgb);
+/*
+ * The reverse: packed RGB24 (width*3 bytes per row) into the layout fmt
+ * describes (dst must hold fmt->sizeimage bytes). Chroma of subsampled
+ * formats is the average of the pixels it covers. Returns 0 or FBUS_EFORMAT.
+ */
+FBUS_API int fbus_convert_from_rgb24(const struct fbus_format *fmt, const uint8_t *rgb, void *dst);
+
+/* ---- Names and keys --------------------------------------------------- */
+
+/* 0 if name is a valid bus name (1..31 chars of [a-z0-9_.-]), else FBUS_ENAME. */
+FBUS_API int fbus_name_check(const char *name);
+/*
+ * The System V key of a bus name: 0xFB000000 | (FNV-1a-32("framebus:" name) & 0xFFFFFF).
+ * The 0xFB prefix makes framebus keys recognisable in `ipcs`. Returns 0 for an invalid name.
+ */
+FBUS_API uint32_t fbus_key_from_name(const char *name);
+
+/* ---- Writer ----------------------------------------------------------- */
+
+typedef struct fbus_writer fbus_writer;
+
+struct fbus_writer_opts {
+    unsigned slots; /* FBUS_SLOTS_MIN..FBUS_SLOTS_MAX, default 2 */
+    unsigned mode;  /* permission bits of the segment, default 0660 (readers need read) */
+    uint32_t key;   /* 0: derived from the name */
+    uint32_t slot_size; /* 0: the format's sizeimage; larger to leave room (MJPEG) */
+    int keep;       /* non-zero: fbus_writer_close() leaves the bus in place, marked closed */
+};
+
+FBUS_API void fbus_writer_opts_init(struct fbus_writer_opts *opts);
+
+/*
+ * Creates bus `name` with format *fmt, or re-attaches to it when its previous
+ * writer is dead and the format, slot count and slot size are the same
+ * (readers keep their attachment and see only a gap). A bus with another
+ * format is superseded: marked so readers follow, removed, and made anew.
+ * opts may be NULL for the defaults. On success *out is the writer.
+ * Returns 0, or FBUS_ENAME, FBUS_EFORMAT, FBUS_ESIZE, FBUS_EBUSY (a live
+ * writer holds the bus; fbus_bus_info() names its pid), FBUS_ECOLLISION,
+ * FBUS_ECORRUPT, FBUS_EVERSION, FBUS_EPERM, -ENOMEM, -ENOSPC, -EINVAL (too
+ * large for kernel.shmmax) or another -errno.
+ */
+FBUS_API int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_format *fmt,
+                              const struct fbus_writer_opts *opts);
+
+/* A slot handed out by fbus_writer_claim(), to be filled in place. */
+struct fbus_wslot {
+    void *data;        /* page-aligned start of the slot */
+    size_t capacity;   /* bytes the slot holds (>= format sizeimage) */
+    unsigned index;    /* 0..slots-1 */
+    uint64_t seq;      /* the sequence number commit will give this frame */
+};
+
+/*
+ * Claims a free slot for the next frame: never the latest published one,
+ * never one a reader holds; the oldest such. Never blocks. Returns 0, or
+ * FBUS_ENOSLOT when readers hold every candidate (the frame is counted as
+ * dropped; try again with the next frame), FBUS_ESTATE if a slot is already
+ * claimed, or -errno.
+ */
+FBUS_API int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot);
+/*
+ * Publishes the claimed slot: bytesused bytes (<= capacity), captured at
+ * timestamp_ns on CLOCK_MONOTONIC (0: now). Readers blocked in acquire wake.
+ * Returns 0, FBUS_ESTATE without a claim, FBUS_ESIZE if bytesused > capacity.
+ */
+FBUS_API int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns);
+/* Gives a claimed slot back unpublished. Returns 0 or FBUS_ESTATE. */
+FBUS_API int fbus_writer_abort(fbus_writer *w);
+/*
+ * Convenience: claim, copy len bytes from data, commit. Returns 0,
+ * FBUS_ENOSLOT (dropped), FBUS_ESIZE, or what claim/commit return.
+ */
+FBUS_API int fbus_writer_publish(fbus_writer *w, const void *data, size_t len,
+                                 uint64_t timestamp_ns);
+/*
+ * Changes the format (or slot count: slots 0 keeps it): the current segment
+ * is marked superseded and removed (it lives until its last reader detaches)
+ * and a new one is made under the same key. Readers follow on their next
+ * acquire. Returns 0 or the errors of fbus_writer_open(); on error the
+ * writer is unusable except for close.
+ */
+FBUS_API int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt,
+                                    unsigned slots);
+/* The bus format (as given, or as last set). */
+FBUS_API const struct fbus_format *fbus_writer_format(const fbus_writer *w);
+/* Number of processes attached besides the writer (readers, tools). -errno on failure. */
+FBUS_API int fbus_writer_readers(const fbus_writer *w);
+/* Counts since the bus was made: frames published and dropped. Either may be NULL. */
+FBUS_API void fbus_writer_counts(const fbus_writer *w, uint64_t *published, uint64_t *dropped);
+/* Records a dropped frame (e.g. the source missed one) in the bus counters. */
+FBUS_API void fbus_writer_count_drop(fbus_writer *w);
+/*
+ * Closes the writer: aborts a claimed slot, marks the bus closed, wakes the
+ * readers, and removes segment and semaphore set unless opts.keep was set.
+ * Accepts NULL. Returns 0 or the first -errno met while removing.
+ */
+FBUS_API int fbus_writer_close(fbus_writer *w);
+
+/* ---- Reader ----------------------------------------------------------- */
+
+typedef struct fbus_reader fbus_reader;
+
+struct fbus_reader_opts {
+    uint32_t key; /* 0: derived from the name */
+};
+
+FBUS_API void fbus_reader_opts_init(struct fbus_reader_opts *opts);
+
+/*
+ * Attaches bus `name` read-only (SHM_RDONLY) and validates its header.
+ * Does not wait for the bus to appear: the caller retries on FBUS_ENOBUS.
+ * Returns 0, or FBUS_ENAME, FBUS_ENOBUS, FBUS_ECORRUPT, FBUS_EVERSION,
+ * FBUS_ECOLLISION (the key's segment belongs to another name), FBUS_EPERM,
+ * -ENOMEM or another -errno.
+ */
+FBUS_API int fbus_reader_open(fbus_reader **out, const char *name,
+                              const struct fbus_reader_opts *opts);
+
+/* A frame held by a reader. Everything here stays valid until release. */
+struct fbus_frame {
+    const void *data;          /* read-only, in the shared segment: no copy */
+    size_t bytesused;
+    uint64_t seq;              /* 1, 2, 3... gaps mean frames this reader missed */
+    uint64_t timestamp_ns;     /* capture time, CLOCK_MONOTONIC */
+    struct fbus_format format; /* the format of this frame */
+    unsigned slot;
+    /* private: */
+    void *priv_;
+};
+
+/*
+ * Takes the latest frame whose sequence number is greater than after_seq
+ * (0: any frame). With timeout_ms 0 it does not wait; otherwise it sleeps
+ * (futex on the read-only mapping, no polling) up to timeout_ms for one.
+ * The frame is held, and the writer will not reuse its slot, until
+ * fbus_reader_release(). Follows a format change or writer restart
+ * transparently. A reader may hold up to FBUS_SLOTS_MAX frames at once.
+ * Returns 0, or FBUS_EAGAIN (timeout 0, nothing new), FBUS_ETIMEDOUT
+ * (writer alive, nothing new), FBUS_EWRITER_GONE, FBUS_ECLOSED,
+ * FBUS_ECORRUPT, FBUS_ENOBUS (bus removed), FBUS_ESTATE (too many held),
+ * -EINVAL for a negative timeout, or -errno.
+ */
+FBUS_API int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *frame, uint64_t after_seq,
+                                 int timeout_ms);
+/* Releases a frame from acquire. Returns 0, or FBUS_ESTATE if it is not held. */
+FBUS_API int fbus_reader_release(fbus_reader *r, struct fbus_frame *frame);
+/* The format of the bus as last seen by this reader. */
+FBUS_API const struct fbus_format *fbus_reader_format(const fbus_reader *r);
+/* Detaches; frames still held are released. Accepts NULL. */
+FBUS_API void fbus_reader_close(fbus_reader *r);
+
+/* ---- Inspection (for tools) ------------------------------------------- */
+
+struct fbus_info {
+    char name[FBUS_NAME_MAX + 1];
+    uint32_t key;
+    int shmid;
+    int semid;               /* -1 if the set is gone */
+    struct fbus_format format;
+    unsigned slots;
+    uint64_t slot_capacity;
+    uint64_t segment_size;
+    unsigned mode;           /* permission bits of the segment */
+    uint32_t uid;            /* owner of the segment */
+    int readers;             /* attached processes other than the writer and this one */
+    int32_t writer_pid;
+    int writer_alive;        /* the writer role is held (kernel-kept, survives pid reuse) */
+    int closed;              /* the writer closed it (kept with --keep) */
+    int superseded;          /* replaced by a segment with a newer format */
+    uint64_t published;      /* frames published since the bus was made */
+    uint64_t dropped;        /* frames dropped (no free slot, or the source missed them) */
+    uint64_t restarts;       /* times a new writer re-attached */
+    uint64_t last_seq;
+    uint64_t last_timestamp_ns;
+    int64_t age_ns;          /* now - last publish on CLOCK_MONOTONIC; -1 if none */
+    double fps;              /* publish rate over the last second or so; 0 if stale */
+    uint64_t created_ns;     /* CLOCK_REALTIME ns when the segment was made */
+};
+
+/*
+ * Reads the state of the bus in shm segment shmid (attached read-only for
+ * the call, validated as a reader would). Returns 0, FBUS_ECORRUPT or
+ * FBUS_EVERSION (info->shmid, key and mode are still filled), FBUS_ECOLLISION
+ * if it is not a framebus segment, FBUS_EPERM, or -errno.
+ */
+FBUS_API int fbus_info_shmid(int shmid, struct fbus_info *info);
+/* The same, by name (key from the name unless key != 0). FBUS_ENOBUS if absent. */
+FBUS_API int fbus_info_get(const char *name, uint32_t key, struct fbus_info *info);
+
+/*
+ * Calls fn for every framebus segment on the machine (found by scanning
+ * /proc/sysvipc/shm for the magic; no registry files). Segments that fail
+ * validation are reported with the error in rc. Stops early if fn returns
+ * non-zero and returns that value; otherwise the number of buses, or -errno.
+ */
+typedef int (*fbus_list_fn)(const struct fbus_info *info, int rc, void *ctx);
+FBUS_API int fbus_list(fbus_list_fn fn, void *ctx);
+
+/*
+ * Removes the bus in segment shmid and its semaphore set. Refuses a bus
+ * whose writer is alive (FBUS_EBUSY) unless force. Returns 0 or -errno.
+ */
+FBUS_API int fbus_remove_shmid(int shmid, int force);
+/* The same by name (key from the name unless key != 0). FBUS_ENOBUS if absent. */
+FBUS_API int fbus_remove(const char *name, uint32_t key, int force);
+
+/* CLOCK_MONOTONIC now, in ns: the clock of frame timestamps. */
+FBUS_API uint64_t fbus_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FRAMEBUS_FRAMEBUS_H */
