@@ -1,0 +1,188 @@
+/*
+ * info.c - inspecting and removing buses: what `fbus ls/info/rm` show and do.
+ * Buses are found by scanning /proc/sysvipc/shm for the magic; there are no
+ * registry files to go stale.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+#include "internal.h"
+
+#define RD64(p) (*(const volatile uint64_t *)(p))
+
+static void fill_state(const struct fbus_shm_header *h, struct fbus_info *info)
+{
+    uint64_t last_pub = RD64(&h->last_publish_ns);
+    uint32_t flags = __atomic_load_n(&h->flags, __ATOMIC_ACQUIRE);
+
+    info->writer_pid = *(const volatile int32_t *)&h->writer_pid;
+    info->closed = !!(flags & FBUS_HF_CLOSED);
+    info->superseded = !!(flags & FBUS_HF_SUPERSEDED);
+    info->published = RD64(&h->frames_published);
+    info->dropped = RD64(&h->frames_dropped);
+    info->restarts = RD64(&h->writer_restarts);
+    info->last_seq = RD64(&h->last_seq);
+    info->created_ns = RD64(&h->created_realtime_ns);
+    info->age_ns = -1;
+    if (last_pub) {
+        uint64_t now = fbus_now_ns();
+        info->age_ns = now > last_pub ? (int64_t)(now - last_pub) : 0;
+    }
+    uint32_t j = __atomic_load_n(&h->latest, __ATOMIC_ACQUIRE);
+    if (j < info->slots)
+        info->last_timestamp_ns = RD64(&h->slots[j].timestamp_ns);
+    /* The writer refreshes the rate once a second; older than two, it is stale. */
+    if (info->age_ns >= 0 && info->age_ns < 2000000000 && info->writer_alive)
+        info->fps = (double)RD64(&h->fps_milli) / 1000.0;
+}
+
+static void fill_writer(struct fbus_info *info, int nattch)
+{
+    int v;
+
+    info->semid = info->key ? semget((key_t)info->key, 0, 0) : -1;
+    if (info->semid < 0) {
+        info->semid = -1;
+        return;
+    }
+    v = fbus__sem_getval(info->semid, FBUS_SEM_WRITER);
+    info->writer_alive = v > 0;
+    info->readers = nattch - (info->writer_alive && !info->closed ? 1 : 0);
+    if (info->readers < 0)
+        info->readers = 0;
+}
+
+int fbus_info_shmid(int shmid, struct fbus_info *info)
+{
+    struct shmid_ds ds;
+    struct fbus_segview v;
+    void *base;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    info->shmid = shmid;
+    info->semid = -1;
+    info->age_ns = -1;
+    if (shmctl(shmid, IPC_STAT, &ds) < 0)
+        return errno == EINVAL || errno == EIDRM ? FBUS_ENOBUS : fbus__err_from_errno(errno);
+    info->key = (uint32_t)ds.shm_perm.__key;
+    info->mode = ds.shm_perm.mode & 0777;
+    info->uid = ds.shm_perm.uid;
+    info->segment_size = ds.shm_segsz;
+    if ((rc = fbus__shm_attach(shmid, 1, &base)) != 0)
+        return rc;
+    rc = fbus__validate(base, ds.shm_segsz, &v);
+    if (rc == FBUS_ECORRUPT && (ds.shm_segsz < 4 || *(const uint32_t *)base != FBUS_MAGIC))
+        rc = FBUS_ECOLLISION;
+    if (rc == 0) {
+        memcpy(info->name, v.name, sizeof(info->name));
+        info->format = v.format;
+        info->slots = v.slot_count;
+        info->slot_capacity = v.slot_capacity;
+        info->closed = !!(__atomic_load_n(&((const struct fbus_shm_header *)base)->flags,
+                                          __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED);
+        fill_writer(info, (int)ds.shm_nattch);
+        fill_state(base, info);
+    }
+    shmdt(base);
+    return rc;
+}
+
+int fbus_info_get(const char *name, uint32_t key, struct fbus_info *info)
+{
+    int id, rc;
+
+    if (!key && fbus_name_check(name) != 0)
+        return FBUS_ENAME;
+    id = fbus__shm_lookup(key ? key : fbus_key_from_name(name), 0);
+    if (id < 0)
+        return id;
+    rc = fbus_info_shmid(id, info);
+    if (rc == 0 && !key && strcmp(info->name, name) != 0)
+        return FBUS_ECOLLISION;
+    return rc;
+}
+
+int fbus_list(fbus_list_fn fn, void *ctx)
+{
+    char line[512];
+    int count = 0, stop = 0;
+    FILE *f = fopen("/proc/sysvipc/shm", "re");
+
+    if (!f)
+        return -errno;
+    if (!fgets(line, sizeof(line), f)) { /* the column titles */
+        fclose(f);
+        return 0;
+    }
+    while (!stop && fgets(line, sizeof(line), f)) {
+        long long key;
+        int shmid;
+        struct fbus_info info;
+
+        if (sscanf(line, "%lld %d", &key, &shmid) != 2)
+            continue;
+        int rc = fbus_info_shmid(shmid, &info);
+        /* Not ours, or gone meanwhile. Unreadable ones count only with our key prefix. */
+        if (rc == FBUS_ECOLLISION || rc == FBUS_ENOBUS)
+            continue;
+        if (rc == FBUS_EPERM && ((uint32_t)key & 0xFF000000u) != 0xFB000000u)
+            continue;
+        if (rc < 0 && rc != FBUS_ECORRUPT && rc != FBUS_EVERSION && rc != FBUS_EPERM)
+            continue;
+        count++;
+        if (fn)
+            stop = fn(&info, rc, ctx);
+    }
+    fclose(f);
+    return stop ? stop : count;
+}
+
+int fbus_remove_shmid(int shmid, int force)
+{
+    struct fbus_info info;
+    int rc = fbus_info_shmid(shmid, &info);
+
+    /* A corrupt or foreign-version bus can still be removed: that is how it gets mended. */
+    if (rc != 0 && rc != FBUS_ECORRUPT && rc != FBUS_EVERSION)
+        return rc;
+    if (rc == 0 && info.writer_alive && !force)
+        return FBUS_EBUSY;
+    if (shmctl(shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
+        return fbus__err_from_errno(errno);
+    if (info.key) {
+        int semid = semget((key_t)info.key, 0, 0);
+        if (semid >= 0 && semctl(semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM)
+            return fbus__err_from_errno(errno);
+    }
+    return 0;
+}
+
+int fbus_remove(const char *name, uint32_t key, int force)
+{
+    struct fbus_info info;
+    uint32_t k;
+    int id, rc;
+
+    if (!key && fbus_name_check(name) != 0)
+        return FBUS_ENAME;
+    k = key ? key : fbus_key_from_name(name);
+    id = fbus__shm_lookup(k, 0);
+    if (id == FBUS_ENOBUS) {
+        /* A semaphore set left without its segment: remove that alone. */
+        int semid = semget((key_t)k, 0, 0);
+        if (semid < 0)
+            return FBUS_ENOBUS;
+        return semctl(semid, 0, IPC_RMID) < 0 ? fbus__err_from_errno(errno) : 0;
+    }
+    if (id < 0)
+        return id;
+    rc = fbus_info_shmid(id, &info);
+    if (rc == 0 && !key && strcmp(info.name, name) != 0)
+        return FBUS_ECOLLISION;
+    return fbus_remove_shmid(id, force);
+}

@@ -1,0 +1,60 @@
+/*
+ * internal.h - helpers shared by the library's files: System V calls with
+ * errno folded into return codes, the futex, clocks, and the validated view of
+ * a segment that readers and tools work from.
+ */
+#ifndef FBUS_INTERNAL_H
+#define FBUS_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "framebus/framebus.h"
+#include "layout.h"
+
+/* POSIX leaves union semun to the caller. */
+union fbus_semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+};
+
+/*
+ * What a reader may trust about a segment, copied out of the header once
+ * after validation, so later changes to the shared bytes cannot move it.
+ */
+struct fbus_segview {
+    int shmid;
+    uint64_t size; /* from IPC_STAT, never from the header */
+    unsigned slot_count;
+    uint64_t slot_capacity;
+    uint64_t slot0_offset;
+    struct fbus_format format;
+    char name[FBUS_NAME_MAX + 1];
+};
+
+/* validate.c */
+int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *view);
+
+/* ipc.c */
+int fbus__shm_lookup(uint32_t key, int need_read);
+int fbus__shm_stat(int shmid, uint64_t *size, int *nattch, unsigned *mode, uint32_t *uid);
+int fbus__shm_attach(int shmid, int readonly, void **base);
+int fbus__sem_lookup(uint32_t key);
+int fbus__sem_op(int semid, unsigned short num1, short op1, short flg1, unsigned short num2,
+                 short op2, short flg2);
+int fbus__sem_getval(int semid, int num);
+void fbus__futex_wake(uint32_t *word);
+int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+uint64_t fbus__realtime_ns(void);
+uint64_t fbus__proc_starttime(pid_t pid);
+unsigned long fbus__page_size(void);
+int fbus__err_from_errno(int e);
+
+/* Relaxed and acquire/release accesses to shared words. */
+#define FBUS_LOAD(p)            __atomic_load_n((p), __ATOMIC_RELAXED)
+#define FBUS_LOAD_ACQ(p)        __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define FBUS_STORE(p, v)        __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define FBUS_STORE_REL(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+#endif /* FBUS_INTERNAL_H */

@@ -1,0 +1,120 @@
+/*
+ * layout.h - the bytes of a framebus segment, shared by every process on the bus.
+ *
+ * The layout is private to the library (callers see opaque handles), but it is
+ * an ABI between processes: a 32-bit armhf reader must read a 64-bit writer's
+ * segment. Hence fixed-width fields only, explicit padding, natural alignment of
+ * every field, and a _Static_assert on each offset and on the total size.
+ * Any change to this file bumps FBUS_ABI_VERSION.
+ *
+ *   [ header (FBUS_HEADER_SIZE, padded to a page) | slot 0 | slot 1 | ... ]
+ *
+ * Only the writer stores into the segment. Readers map it SHM_RDONLY and treat
+ * every field as untrusted input (see validate.c).
+ */
+#ifndef FBUS_LAYOUT_H
+#define FBUS_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "framebus/framebus.h"
+
+#define FBUS_MAGIC       0x53554246u /* "FBUS" in memory on a little-endian machine */
+#define FBUS_ABI_VERSION 1u
+
+/* Header flags. */
+#define FBUS_HF_CLOSED     0x1u /* the writer closed the bus */
+#define FBUS_HF_SUPERSEDED 0x2u /* a newer segment under the same key replaces this one */
+
+/*
+ * Semaphore set: one per bus, same key as the segment, sized for the largest
+ * slot count so a format change never has to recreate it.
+ */
+#define FBUS_SEM_WRITER     0                         /* 1 while a writer lives (SEM_UNDO) */
+#define FBUS_SEM_BUSY(i)    (1 + (i))                 /* 1 while the writer fills slot i */
+#define FBUS_SEM_READERS(i) (1 + FBUS_SLOTS_MAX + (i)) /* readers holding slot i */
+#define FBUS_SEM_RESERVED   (1 + 2 * FBUS_SLOTS_MAX)  /* 16 more for lossless readers */
+#define FBUS_SEM_COUNT      (1 + 3 * FBUS_SLOTS_MAX)
+
+/* One slot's descriptor: valid only while seq != 0. Written only while busy. */
+struct fbus_shm_slot {
+    uint64_t seq;          /* 0: being filled or never filled */
+    uint64_t timestamp_ns; /* capture time, CLOCK_MONOTONIC */
+    uint64_t publish_ns;   /* commit time, CLOCK_MONOTONIC */
+    uint32_t bytesused;
+    uint32_t flags;
+    uint8_t reserved[32];
+};
+
+struct fbus_shm_format {
+    uint32_t fourcc;
+    uint32_t width;
+    uint32_t height;
+    uint32_t bytesperline;
+    uint32_t sizeimage;
+    uint32_t nplanes;
+    uint32_t plane_offset[3];
+    uint32_t plane_stride[3];
+    uint32_t reserved[4];
+};
+
+struct fbus_shm_header {
+    /* Identity: written once, before the magic is published. */
+    uint32_t magic;
+    uint32_t abi_version;
+    uint32_t header_size;  /* sizeof(struct fbus_shm_header) of the writer */
+    uint32_t slot_count;
+    uint64_t slot_capacity; /* bytes per slot, a multiple of the page size */
+    uint64_t slot0_offset;  /* where slot 0 starts, page-aligned */
+    uint64_t segment_size;  /* the size the writer asked shmget for */
+    uint64_t created_realtime_ns;
+    char name[32];          /* NUL-terminated bus name */
+    /* Writer identity. */
+    int32_t writer_pid;
+    uint32_t flags;            /* FBUS_HF_* */
+    uint64_t writer_starttime; /* /proc/PID/stat field 22: proves pid reuse */
+    struct fbus_shm_format format;
+    /* Publish state. `published` is the futex word readers sleep on. */
+    uint32_t published; /* low 32 bits of last_seq */
+    uint32_t latest;    /* index of the newest whole frame */
+    uint64_t last_seq;
+    uint64_t last_publish_ns;
+    uint64_t frames_published;
+    uint64_t frames_dropped;
+    uint64_t writer_restarts;
+    uint64_t fps_milli; /* publish rate over the last ~second, x1000 */
+    uint64_t generation; /* segments made under this key before this one */
+    uint8_t reserved[32];
+    struct fbus_shm_slot slots[16];
+    uint8_t lossless[512]; /* reserved for lossless-reader positions */
+};
+
+_Static_assert(offsetof(struct fbus_shm_header, abi_version) == 4, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, slot_capacity) == 16, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, slot0_offset) == 24, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, segment_size) == 32, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, created_realtime_ns) == 40, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, name) == 48, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, writer_pid) == 80, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, flags) == 84, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, writer_starttime) == 88, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, format) == 96, "layout");
+_Static_assert(sizeof(struct fbus_shm_format) == 64, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, published) == 160, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, latest) == 164, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, last_seq) == 168, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, last_publish_ns) == 176, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, frames_published) == 184, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, frames_dropped) == 192, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, writer_restarts) == 200, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, fps_milli) == 208, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, generation) == 216, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, slots) == 256, "layout");
+_Static_assert(sizeof(struct fbus_shm_slot) == 64, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, lossless) == 1280, "layout");
+_Static_assert(sizeof(struct fbus_shm_header) == 1792, "layout");
+
+_Static_assert(FBUS_SLOTS_MAX == 16, "slots[] and the semaphore set are sized for 16");
+
+#endif /* FBUS_LAYOUT_H */

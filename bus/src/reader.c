@@ -1,0 +1,312 @@
+/*
+ * reader.c - attaching a bus read-only and taking frames without a copy.
+ *
+ * Holding slot j is one atomic semop: { busy[j] == 0 (IPC_NOWAIT),
+ * readers[j] += 1 (SEM_UNDO) }. Only after it succeeds is slot j's descriptor
+ * read and trusted: the writer cannot change the slot while we hold it.
+ * Readers sleep with FUTEX_WAIT on the `published` word of their read-only
+ * mapping; the writer wakes them after each commit and on close/supersede.
+ *
+ * A segment marked superseded (format change) or closed and replaced is
+ * followed to the new segment under the same key; frames still held in the
+ * old one stay valid (the old mapping is kept until they are released).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+#include "internal.h"
+
+/* One attachment. The reader keeps old ones alive while frames in them are held. */
+struct rseg {
+    int shmid;
+    int semid;
+    const uint8_t *base;
+    const struct fbus_shm_header *hdr;
+    struct fbus_segview v;
+    unsigned held[FBUS_SLOTS_MAX];
+    unsigned held_total;
+    struct rseg *next; /* retired list */
+};
+
+struct fbus_reader {
+    char name[FBUS_NAME_MAX + 1];
+    uint32_t key;
+    struct rseg *cur;
+    struct rseg *retired;
+    unsigned held_total;
+};
+
+#define RD64(p) (*(const volatile uint64_t *)(p))
+#define RD32(p) (*(const volatile uint32_t *)(p))
+
+/* Internal outcomes of one attempt, never returned to the caller. */
+#define TRY_NOTHING_NEW 1
+#define TRY_PENDING     2
+
+void fbus_reader_opts_init(struct fbus_reader_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+}
+
+static void seg_free(struct rseg *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; i < FBUS_SLOTS_MAX; i++) {
+        if (s->held[i])
+            fbus__sem_op(s->semid, FBUS_SEM_READERS(i), -(short)s->held[i],
+                         SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+    }
+    if (s->base)
+        shmdt(s->base);
+    free(s);
+}
+
+/* Attaches the segment now under key, read-only, validated, and its semaphore set. */
+static int seg_attach(const char *name, uint32_t key, struct rseg **out)
+{
+    struct rseg *s;
+    void *base;
+    int rc, id;
+
+    if ((id = fbus__shm_lookup(key, 1)) < 0)
+        return id;
+    if (!(s = calloc(1, sizeof(*s))))
+        return -ENOMEM;
+    s->shmid = id;
+    if ((rc = fbus__shm_stat(id, &s->v.size, NULL, NULL, NULL)) != 0)
+        goto fail;
+    if ((rc = fbus__shm_attach(id, 1, &base)) != 0)
+        goto fail;
+    s->base = base;
+    s->hdr = base;
+    if ((rc = fbus__validate(base, s->v.size, &s->v)) != 0)
+        goto fail;
+    if (strcmp(s->v.name, name) != 0) {
+        rc = FBUS_ECOLLISION;
+        goto fail;
+    }
+    s->v.shmid = id;
+    if ((s->semid = fbus__sem_lookup(key)) < 0) {
+        rc = s->semid;
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    seg_free(s);
+    return rc;
+}
+
+int fbus_reader_open(fbus_reader **out, const char *name, const struct fbus_reader_opts *opts)
+{
+    fbus_reader *r;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (fbus_name_check(name) != 0)
+        return FBUS_ENAME;
+    if (!(r = calloc(1, sizeof(*r))))
+        return -ENOMEM;
+    strcpy(r->name, name);
+    r->key = opts && opts->key ? opts->key : fbus_key_from_name(name);
+    if ((rc = seg_attach(r->name, r->key, &r->cur)) != 0) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Moves to the segment that replaced ours, if there is one yet. */
+static int follow(fbus_reader *r)
+{
+    uint32_t flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
+    struct rseg *next;
+    int id;
+
+    if (!(flags & (FBUS_HF_SUPERSEDED | FBUS_HF_CLOSED)))
+        return 0;
+    id = fbus__shm_lookup(r->key, 1);
+    if (id >= 0 && id != r->cur->shmid && seg_attach(r->name, r->key, &next) == 0) {
+        if (r->cur->held_total) {
+            r->cur->next = r->retired;
+            r->retired = r->cur;
+        } else {
+            seg_free(r->cur);
+        }
+        r->cur = next;
+        return 0;
+    }
+    return flags & FBUS_HF_SUPERSEDED ? TRY_PENDING : FBUS_ECLOSED;
+}
+
+/* Holds slot j and checks its descriptor. 0, TRY_NOTHING_NEW, FBUS_EAGAIN (busy) or error. */
+static int try_hold(fbus_reader *r, unsigned j, uint64_t after, struct fbus_frame *f)
+{
+    struct rseg *s = r->cur;
+    const struct fbus_shm_slot *d = &s->hdr->slots[j];
+    uint64_t seq;
+    uint32_t used;
+    int rc;
+
+    rc = fbus__sem_op(s->semid, FBUS_SEM_BUSY(j), 0, IPC_NOWAIT, FBUS_SEM_READERS(j), 1,
+                      SEM_UNDO | IPC_NOWAIT);
+    if (rc != 0)
+        return rc;
+    seq = RD64(&d->seq);
+    used = RD32(&d->bytesused);
+    if (seq == 0 || seq <= after || used > s->v.slot_capacity) {
+        fbus__sem_op(s->semid, FBUS_SEM_READERS(j), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+        return used > s->v.slot_capacity ? FBUS_ECORRUPT : TRY_NOTHING_NEW;
+    }
+    f->data = s->base + s->v.slot0_offset + (uint64_t)j * s->v.slot_capacity;
+    f->bytesused = used;
+    f->seq = seq;
+    f->timestamp_ns = RD64(&d->timestamp_ns);
+    f->format = s->v.format;
+    f->slot = j;
+    f->priv_ = s;
+    s->held[j]++;
+    s->held_total++;
+    r->held_total++;
+    return 0;
+}
+
+/*
+ * One look at the bus: 0 with a frame, TRY_* to wait, or an error. *word: the
+ * futex value seen. A closed bus still hands out its last frame if it is new.
+ */
+static int attempt(fbus_reader *r, uint64_t after, struct fbus_frame *f, uint32_t *word)
+{
+    int rc = follow(r);
+    int closed = rc == FBUS_ECLOSED;
+
+    if (rc != 0 && !closed)
+        return rc;
+    for (int spins = 0; spins < 64; spins++) {
+        const struct fbus_shm_header *h = r->cur->hdr;
+        uint32_t j;
+
+        *word = __atomic_load_n(&h->published, __ATOMIC_ACQUIRE);
+        j = __atomic_load_n(&h->latest, __ATOMIC_ACQUIRE);
+        if (j >= r->cur->v.slot_count)
+            return FBUS_ECORRUPT;
+        /* A cheap unlocked look first: no semop while nothing is new. */
+        if (RD64(&h->slots[j].seq) <= after)
+            return closed ? FBUS_ECLOSED : TRY_NOTHING_NEW;
+        rc = try_hold(r, j, after, f);
+        if (rc == TRY_NOTHING_NEW || (rc == FBUS_ENOBUS && closed))
+            return closed ? FBUS_ECLOSED : rc;
+        if (rc != FBUS_EAGAIN)
+            return rc;
+        /* busy[latest]: `latest` moved on while we looked. Look again. */
+    }
+    return TRY_NOTHING_NEW;
+}
+
+/* Why a wait ended with nothing: closed, writer gone, or a plain timeout. */
+static int timeout_reason(fbus_reader *r)
+{
+    uint32_t flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
+    int alive;
+
+    if (flags & FBUS_HF_CLOSED)
+        return FBUS_ECLOSED;
+    alive = fbus__sem_getval(r->cur->semid, FBUS_SEM_WRITER);
+    if (alive == FBUS_ENOBUS)
+        return FBUS_EWRITER_GONE;
+    if (alive < 0)
+        return alive;
+    return alive > 0 ? FBUS_ETIMEDOUT : FBUS_EWRITER_GONE;
+}
+
+int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq, int timeout_ms)
+{
+    uint64_t deadline, now;
+    uint32_t word = 0;
+    int rc;
+
+    if (!r || !f || timeout_ms < 0)
+        return -EINVAL;
+    if (r->held_total >= FBUS_SLOTS_MAX)
+        return FBUS_ESTATE;
+    deadline = fbus_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        rc = attempt(r, after_seq, f, &word);
+        if (rc == 0 || (rc != TRY_NOTHING_NEW && rc != TRY_PENDING))
+            return rc == FBUS_ENOBUS ? timeout_reason(r) : rc;
+        if (timeout_ms == 0)
+            return FBUS_EAGAIN;
+        now = fbus_now_ns();
+        if (now >= deadline)
+            return timeout_reason(r);
+        /* Waits are sliced so a reader also notices what no wake-up announces. */
+        uint64_t slice = rc == TRY_PENDING ? 1000000u : 250000000u;
+        if (deadline - now < slice)
+            slice = deadline - now;
+        rc = fbus__futex_wait(&r->cur->hdr->published, word, slice);
+        if (rc < 0 && rc != FBUS_ETIMEDOUT)
+            return rc;
+    }
+}
+
+static struct rseg **find_seg(fbus_reader *r, const struct rseg *s)
+{
+    if (r->cur == s)
+        return &r->cur;
+    for (struct rseg **p = &r->retired; *p; p = &(*p)->next) {
+        if (*p == s)
+            return p;
+    }
+    return NULL;
+}
+
+int fbus_reader_release(fbus_reader *r, struct fbus_frame *f)
+{
+    struct rseg **link, *s;
+
+    if (!r || !f)
+        return -EINVAL;
+    s = f->priv_;
+    if (!s || !(link = find_seg(r, s)) || f->slot >= FBUS_SLOTS_MAX || !s->held[f->slot])
+        return FBUS_ESTATE;
+    /* ENOBUS: the set is gone with its bus; the hold went with it. */
+    fbus__sem_op(s->semid, FBUS_SEM_READERS(f->slot), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0,
+                 0);
+    s->held[f->slot]--;
+    s->held_total--;
+    r->held_total--;
+    f->priv_ = NULL;
+    f->data = NULL;
+    if (s != r->cur && s->held_total == 0) {
+        *link = s->next;
+        seg_free(s);
+    }
+    return 0;
+}
+
+const struct fbus_format *fbus_reader_format(const fbus_reader *r)
+{
+    return r ? &r->cur->v.format : NULL;
+}
+
+void fbus_reader_close(fbus_reader *r)
+{
+    if (!r)
+        return;
+    while (r->retired) {
+        struct rseg *s = r->retired;
+        r->retired = s->next;
+        seg_free(s);
+    }
+    seg_free(r->cur);
+    free(r);
+}

@@ -1,0 +1,234 @@
+/*
+ * segment.c - making, re-attaching and superseding a bus segment, and the
+ * semaphore set beside it. Only the writer calls this.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+/* What survives a format change: readers must see sequence numbers go on growing. */
+struct carry {
+    uint64_t last_seq;
+    uint64_t published;
+    uint64_t dropped;
+    uint64_t restarts;
+    uint64_t generation;
+};
+
+int fbus__semset_open(uint32_t key, unsigned mode, struct fbus__semset *set)
+{
+    /* Readers need alter on the set to hold a slot: whoever may read gets alter too. */
+    unsigned semmode = mode | ((mode & 0444) >> 1);
+    int id = semget((key_t)key, FBUS_SEM_COUNT, IPC_CREAT | IPC_EXCL | (int)semmode);
+
+    set->created = id >= 0;
+    if (id < 0 && errno == EEXIST)
+        id = semget((key_t)key, FBUS_SEM_COUNT, 0600);
+    if (id < 0) {
+        /* EINVAL: a set with fewer semaphores holds the key, not one of ours. */
+        return errno == EINVAL ? FBUS_ECOLLISION : fbus__err_from_errno(errno);
+    }
+    set->semid = id;
+    return 0;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+static void format_to_shm(const struct fbus_format *f, struct fbus_shm_format *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->fourcc = f->fourcc;
+    s->width = f->width;
+    s->height = f->height;
+    s->bytesperline = f->bytesperline;
+    s->sizeimage = f->sizeimage;
+    s->nplanes = f->nplanes;
+    for (unsigned i = 0; i < f->nplanes && i < FBUS_PLANES_MAX; i++) {
+        s->plane_offset[i] = f->plane_offset[i];
+        s->plane_stride[i] = f->plane_stride[i];
+    }
+}
+
+/* Slot and segment sizes for a format; FBUS_ESIZE if they do not fit this process. */
+static int plan(const struct fbus_format *fmt, unsigned slots, uint32_t slot_size,
+                uint64_t *slot0, uint64_t *cap, uint64_t *total)
+{
+    uint64_t page = fbus__page_size() < 4096 ? 4096 : fbus__page_size();
+    uint64_t want = fmt->sizeimage > slot_size ? fmt->sizeimage : slot_size;
+
+    *slot0 = round_up(sizeof(struct fbus_shm_header), page);
+    *cap = round_up(want, page);
+    *total = *slot0 + *cap * slots;
+    if (*total > (uint64_t)SIZE_MAX / 2)
+        return FBUS_ESIZE;
+    return 0;
+}
+
+static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                  const struct fbus_format *fmt, unsigned slots, uint32_t slot_size,
+                  const struct carry *c)
+{
+    struct fbus_shm_header *h;
+    void *base;
+    int id, rc;
+
+    memset(s, 0, sizeof(*s));
+    if ((rc = plan(fmt, slots, slot_size, &s->slot0, &s->capacity, &s->size)) != 0)
+        return rc;
+    id = shmget((key_t)key, (size_t)s->size, IPC_CREAT | IPC_EXCL | (int)mode);
+    if (id < 0) {
+        if (errno == EEXIST)
+            return FBUS_EBUSY; /* another writer won a race for the key */
+        if (errno == EINVAL)
+            return FBUS_ESIZE; /* larger than kernel.shmmax */
+        return fbus__err_from_errno(errno);
+    }
+    if ((rc = fbus__shm_attach(id, 0, &base)) != 0) {
+        shmctl(id, IPC_RMID, NULL);
+        return rc;
+    }
+    s->shmid = id;
+    s->base = base;
+    s->hdr = h = base;
+    s->slots = slots;
+    s->format = *fmt;
+    h->abi_version = FBUS_ABI_VERSION;
+    h->header_size = sizeof(*h);
+    h->slot_count = slots;
+    h->slot_capacity = s->capacity;
+    h->slot0_offset = s->slot0;
+    h->segment_size = s->size;
+    h->created_realtime_ns = fbus__realtime_ns();
+    strncpy(h->name, name, sizeof(h->name) - 1);
+    h->writer_pid = (int32_t)getpid();
+    h->writer_starttime = fbus__proc_starttime(getpid());
+    format_to_shm(fmt, &h->format);
+    h->last_seq = c->last_seq;
+    h->published = (uint32_t)c->last_seq;
+    h->frames_published = c->published;
+    h->frames_dropped = c->dropped;
+    h->writer_restarts = c->restarts;
+    h->generation = c->generation;
+    /* The magic goes last: a reader that sees it sees a whole header. */
+    FBUS_STORE_REL(&h->magic, FBUS_MAGIC);
+    return 0;
+}
+
+void fbus__wseg_mark(struct fbus__wseg *s, uint32_t flag)
+{
+    __atomic_fetch_or(&s->hdr->flags, flag, __ATOMIC_RELEASE);
+    /* Readers asleep in acquire look at the flags when they wake. */
+    fbus__futex_wake(&s->hdr->published);
+}
+
+/* Marks s superseded, removes it (it lives on until its last reader detaches). */
+static void retire(struct fbus__wseg *s, struct carry *c)
+{
+    const struct fbus_shm_header *h = s->hdr;
+
+    c->last_seq = h->last_seq;
+    c->published = h->frames_published;
+    c->dropped = h->frames_dropped;
+    c->restarts = h->writer_restarts;
+    c->generation = h->generation + 1;
+    fbus__wseg_mark(s, FBUS_HF_SUPERSEDED);
+    shmctl(s->shmid, IPC_RMID, NULL);
+    shmdt(s->base);
+    s->base = NULL;
+    s->hdr = NULL;
+}
+
+int fbus__wseg_supersede(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                         const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
+{
+    struct carry c;
+
+    retire(s, &c);
+    return create(s, name, key, mode, fmt, slots, slot_size, &c);
+}
+
+static int same_layout(const struct fbus_segview *v, const struct fbus_format *fmt,
+                       unsigned slots, uint32_t slot_size)
+{
+    struct fbus_shm_format a, b;
+    uint64_t slot0, cap, total;
+
+    if (plan(fmt, slots, slot_size, &slot0, &cap, &total) != 0)
+        return 0;
+    format_to_shm(fmt, &a);
+    format_to_shm(&v->format, &b);
+    return memcmp(&a, &b, sizeof(a)) == 0 && v->slot_count == slots &&
+           v->slot_capacity == cap && v->slot0_offset == slot0;
+}
+
+/* Takes over a segment whose writer is dead (we hold the writer role, so it is). */
+static void reattach(struct fbus__wseg *s, const struct fbus_segview *v)
+{
+    struct fbus_shm_header *h = s->hdr;
+
+    s->slots = v->slot_count;
+    s->capacity = v->slot_capacity;
+    s->slot0 = v->slot0_offset;
+    s->format = v->format;
+    h->writer_pid = (int32_t)getpid();
+    h->writer_starttime = fbus__proc_starttime(getpid());
+    h->writer_restarts++;
+    __atomic_fetch_and(&h->flags, ~FBUS_HF_CLOSED, __ATOMIC_RELEASE);
+}
+
+/* Attaches the existing segment id read-write and checks it is our bus. */
+static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_segview *v)
+{
+    void *base;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if ((rc = fbus__shm_stat(id, &s->size, NULL, NULL, NULL)) != 0)
+        return rc;
+    if ((rc = fbus__shm_attach(id, 0, &base)) != 0)
+        return rc;
+    s->shmid = id;
+    s->base = base;
+    s->hdr = base;
+    rc = fbus__validate(base, s->size, v);
+    if (rc == FBUS_ECORRUPT && (s->size < 4 || s->hdr->magic != FBUS_MAGIC))
+        rc = FBUS_ECOLLISION; /* someone else's segment: never touch it */
+    else if (rc == 0 && strcmp(v->name, name) != 0)
+        rc = FBUS_ECOLLISION;
+    if (rc != 0) {
+        shmdt(base);
+        s->base = NULL;
+        s->hdr = NULL;
+    }
+    return rc;
+}
+
+int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                    const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
+{
+    struct carry zero = {0};
+    struct fbus_segview v;
+    int id, rc;
+
+    id = fbus__shm_lookup(key, 0);
+    if (id == FBUS_ENOBUS)
+        return create(s, name, key, mode, fmt, slots, slot_size, &zero);
+    if (id < 0)
+        return id;
+    if ((rc = adopt(s, id, name, &v)) != 0)
+        return rc;
+    if (same_layout(&v, fmt, slots, slot_size)) {
+        reattach(s, &v);
+        return 0;
+    }
+    return fbus__wseg_supersede(s, name, key, mode, fmt, slots, slot_size);
+}

@@ -1,0 +1,34 @@
+/*
+ * segment.h - the writer's side of a bus's IPC objects: the semaphore set and
+ * the data segment, created, re-attached or superseded.
+ */
+#ifndef FBUS_SEGMENT_H
+#define FBUS_SEGMENT_H
+
+#include "internal.h"
+
+struct fbus__semset {
+    int semid;
+    int created; /* this call made the set (so a failed open removes it) */
+};
+
+/* A segment as the writer holds it (attached read-write). */
+struct fbus__wseg {
+    int shmid;
+    uint8_t *base;
+    struct fbus_shm_header *hdr;
+    uint64_t size;
+    unsigned slots;
+    uint64_t capacity;
+    uint64_t slot0;
+    struct fbus_format format;
+};
+
+int fbus__semset_open(uint32_t key, unsigned mode, struct fbus__semset *set);
+int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                    const struct fbus_format *fmt, unsigned slots, uint32_t slot_size);
+int fbus__wseg_supersede(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                         const struct fbus_format *fmt, unsigned slots, uint32_t slot_size);
+void fbus__wseg_mark(struct fbus__wseg *s, uint32_t flag);
+
+#endif /* FBUS_SEGMENT_H */

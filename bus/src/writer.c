@@ -1,0 +1,338 @@
+/*
+ * writer.c - the one process that stores into a bus: creates or re-attaches
+ * the segment, claims slots, publishes frames and wakes the readers.
+ *
+ * Slot protocol (DESIGN.md section 3), every hold with SEM_UNDO so the kernel
+ * gives it back if this process dies:
+ *   claim:   { readers[i] == 0 (IPC_NOWAIT), busy[i] += 1 }   one atomic semop
+ *   commit:  descriptor, busy[i] -= 1, latest = i, published = seq, FUTEX_WAKE
+ * The writer never claims the latest slot and never waits for a reader.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+struct fbus_writer {
+    char name[FBUS_NAME_MAX + 1];
+    uint32_t key;
+    unsigned mode;
+    int keep;
+    uint32_t slot_size; /* as asked in the options */
+    int semid;
+    struct fbus__wseg seg;
+    int claimed; /* slot index, or -1 */
+    uint64_t next_seq;
+    uint64_t slot_seq[FBUS_SLOTS_MAX]; /* private copy: which slot is oldest */
+    uint64_t win_start_ns;
+    uint64_t win_frames;
+};
+
+void fbus_writer_opts_init(struct fbus_writer_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->slots = FBUS_SLOTS_DEFAULT;
+    opts->mode = FBUS_MODE_DEFAULT;
+}
+
+static int check_open_args(const char *name, const struct fbus_format *fmt,
+                           const struct fbus_writer_opts *o)
+{
+    if (fbus_name_check(name) != 0)
+        return FBUS_ENAME;
+    if (!fmt || fbus_format_check(fmt) != 0)
+        return FBUS_EFORMAT;
+    if (o->slots < FBUS_SLOTS_MIN || o->slots > FBUS_SLOTS_MAX)
+        return FBUS_ESIZE;
+    /* The writer itself must read and write what it creates. */
+    if ((o->mode & ~0777u) || (o->mode & 0600) != 0600)
+        return -EINVAL;
+    return 0;
+}
+
+/* Takes the writer role: one atomic "is it free? then it is mine", undone at death. */
+static int take_role(int semid)
+{
+    int rc = fbus__sem_op(semid, FBUS_SEM_WRITER, 0, IPC_NOWAIT, FBUS_SEM_WRITER, 1,
+                          SEM_UNDO | IPC_NOWAIT);
+    return rc == FBUS_EAGAIN ? FBUS_EBUSY : rc;
+}
+
+static void drop_role(int semid)
+{
+    fbus__sem_op(semid, FBUS_SEM_WRITER, -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+}
+
+/* Picks the next sequence number and the slot ages from what the segment holds. */
+static void load_seqs(fbus_writer *w)
+{
+    const struct fbus_shm_header *h = w->seg.hdr;
+    uint64_t top = h->last_seq;
+
+    for (unsigned i = 0; i < FBUS_SLOTS_MAX; i++) {
+        w->slot_seq[i] = i < w->seg.slots ? h->slots[i].seq : 0;
+        if (w->slot_seq[i] > top)
+            top = w->slot_seq[i];
+    }
+    w->next_seq = top + 1;
+}
+
+int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_format *fmt,
+                     const struct fbus_writer_opts *opts)
+{
+    struct fbus_writer_opts defaults;
+    struct fbus__semset set;
+    fbus_writer *w;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!opts) {
+        fbus_writer_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if ((rc = check_open_args(name, fmt, opts)) != 0)
+        return rc;
+    if (!(w = calloc(1, sizeof(*w))))
+        return -ENOMEM;
+    strcpy(w->name, name);
+    w->key = opts->key ? opts->key : fbus_key_from_name(name);
+    w->mode = opts->mode;
+    w->keep = opts->keep;
+    w->slot_size = opts->slot_size;
+    w->claimed = -1;
+
+    if ((rc = fbus__semset_open(w->key, w->mode, &set)) != 0)
+        goto fail_free;
+    w->semid = set.semid;
+    if ((rc = take_role(w->semid)) != 0)
+        goto fail_sem;
+    rc = fbus__wseg_open(&w->seg, w->name, w->key, w->mode, fmt, opts->slots, w->slot_size);
+    if (rc != 0)
+        goto fail_role;
+    load_seqs(w);
+    *out = w;
+    return 0;
+
+fail_role:
+    drop_role(w->semid);
+fail_sem:
+    if (set.created)
+        semctl(w->semid, 0, IPC_RMID);
+fail_free:
+    free(w);
+    return rc;
+}
+
+/* Slots other than the latest, oldest first. Returns how many. */
+static unsigned candidates(const fbus_writer *w, unsigned order[FBUS_SLOTS_MAX])
+{
+    uint32_t latest = w->seg.hdr->latest;
+    int any = w->seg.hdr->last_seq != 0;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < w->seg.slots; i++) {
+        if (any && i == latest)
+            continue;
+        unsigned j = n++;
+        while (j > 0 && w->slot_seq[order[j - 1]] > w->slot_seq[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    return n;
+}
+
+int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
+{
+    unsigned order[FBUS_SLOTS_MAX];
+    unsigned n;
+
+    if (!w || !slot)
+        return -EINVAL;
+    if (w->claimed >= 0)
+        return FBUS_ESTATE;
+    n = candidates(w, order);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = order[k];
+        int rc = fbus__sem_op(w->semid, FBUS_SEM_READERS(i), 0, IPC_NOWAIT, FBUS_SEM_BUSY(i), 1,
+                              SEM_UNDO | IPC_NOWAIT);
+        if (rc == FBUS_EAGAIN)
+            continue;
+        if (rc != 0)
+            return rc;
+        /* Invalidate first: should we die mid-copy, no reader trusts this slot. */
+        FBUS_STORE(&w->seg.hdr->slots[i].seq, 0);
+        w->slot_seq[i] = 0;
+        w->claimed = (int)i;
+        slot->index = i;
+        slot->data = w->seg.base + w->seg.slot0 + (uint64_t)i * w->seg.capacity;
+        slot->capacity = (size_t)w->seg.capacity;
+        slot->seq = w->next_seq;
+        return 0;
+    }
+    fbus_writer_count_drop(w);
+    return FBUS_ENOSLOT;
+}
+
+static void update_rate(fbus_writer *w, uint64_t now)
+{
+    struct fbus_shm_header *h = w->seg.hdr;
+
+    w->win_frames++;
+    if (w->win_start_ns == 0) {
+        w->win_start_ns = now;
+        w->win_frames = 0;
+    } else if (now - w->win_start_ns >= 1000000000u) {
+        h->fps_milli = w->win_frames * 1000000000000ull / (now - w->win_start_ns);
+        w->win_start_ns = now;
+        w->win_frames = 0;
+    }
+}
+
+int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
+{
+    struct fbus_shm_header *h;
+    struct fbus_shm_slot *d;
+    uint64_t now = fbus_now_ns();
+    unsigned i;
+    int rc;
+
+    if (!w)
+        return -EINVAL;
+    if (w->claimed < 0)
+        return FBUS_ESTATE;
+    if (bytesused > w->seg.capacity)
+        return FBUS_ESIZE;
+    i = (unsigned)w->claimed;
+    h = w->seg.hdr;
+    d = &h->slots[i];
+    d->timestamp_ns = timestamp_ns ? timestamp_ns : now;
+    d->publish_ns = now;
+    d->bytesused = (uint32_t)bytesused;
+    d->flags = 0;
+    FBUS_STORE(&d->seq, w->next_seq);
+    /*
+     * busy goes back to 0 before the slot becomes latest, so a reader never
+     * finds the latest slot busy and spins; the semop orders the stores above.
+     */
+    rc = fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+    w->slot_seq[i] = w->next_seq;
+    w->claimed = -1;
+    h->last_seq = w->next_seq;
+    h->last_publish_ns = now;
+    h->frames_published++;
+    update_rate(w, now);
+    FBUS_STORE_REL(&h->latest, i);
+    FBUS_STORE_REL(&h->published, (uint32_t)w->next_seq);
+    w->next_seq++;
+    fbus__futex_wake(&h->published);
+    return rc;
+}
+
+int fbus_writer_abort(fbus_writer *w)
+{
+    unsigned i;
+
+    if (!w)
+        return -EINVAL;
+    if (w->claimed < 0)
+        return FBUS_ESTATE;
+    i = (unsigned)w->claimed;
+    w->claimed = -1;
+    return fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+}
+
+int fbus_writer_publish(fbus_writer *w, const void *data, size_t len, uint64_t timestamp_ns)
+{
+    struct fbus_wslot slot;
+    int rc;
+
+    if (!w || (!data && len))
+        return -EINVAL;
+    if (len > w->seg.capacity)
+        return FBUS_ESIZE;
+    if ((rc = fbus_writer_claim(w, &slot)) != 0)
+        return rc;
+    memcpy(slot.data, data, len);
+    return fbus_writer_commit(w, len, timestamp_ns);
+}
+
+int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt, unsigned slots)
+{
+    if (!w)
+        return -EINVAL;
+    if (!fmt || fbus_format_check(fmt) != 0)
+        return FBUS_EFORMAT;
+    if (slots == 0)
+        slots = w->seg.slots;
+    if (slots < FBUS_SLOTS_MIN || slots > FBUS_SLOTS_MAX)
+        return FBUS_ESIZE;
+    if (w->claimed >= 0)
+        fbus_writer_abort(w);
+    int rc = fbus__wseg_supersede(&w->seg, w->name, w->key, w->mode, fmt, slots, w->slot_size);
+    if (rc == 0)
+        load_seqs(w);
+    return rc;
+}
+
+const struct fbus_format *fbus_writer_format(const fbus_writer *w)
+{
+    return w ? &w->seg.format : NULL;
+}
+
+int fbus_writer_readers(const fbus_writer *w)
+{
+    int nattch = 0;
+    int rc;
+
+    if (!w)
+        return -EINVAL;
+    if ((rc = fbus__shm_stat(w->seg.shmid, NULL, &nattch, NULL, NULL)) != 0)
+        return rc;
+    return nattch > 0 ? nattch - 1 : 0;
+}
+
+void fbus_writer_counts(const fbus_writer *w, uint64_t *published, uint64_t *dropped)
+{
+    if (published)
+        *published = w ? w->seg.hdr->frames_published : 0;
+    if (dropped)
+        *dropped = w ? w->seg.hdr->frames_dropped : 0;
+}
+
+void fbus_writer_count_drop(fbus_writer *w)
+{
+    if (w)
+        w->seg.hdr->frames_dropped++;
+}
+
+int fbus_writer_close(fbus_writer *w)
+{
+    int rc = 0;
+
+    if (!w)
+        return 0;
+    if (w->claimed >= 0)
+        fbus_writer_abort(w);
+    fbus__wseg_mark(&w->seg, FBUS_HF_CLOSED);
+    if (!w->keep) {
+        if (shmctl(w->seg.shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
+            rc = -errno;
+        if (semctl(w->semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM && !rc)
+            rc = -errno;
+    } else {
+        drop_role(w->semid);
+    }
+    shmdt(w->seg.base);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Fails if the test suite left a System V object behind. Test buses are named
+# "t.<pid>.<n>..." (tests/support); under CI=true any framebus key (0xfb......)
+# counts, since nothing else runs there. /proc prints keys as signed ints:
+# 0xfb000000..0xfbffffff is -83886080..-67108865.
+fbus=$1
+left=$("$fbus" ls 2>/dev/null | awk 'NR > 1 && $1 ~ /^t\./')
+if [ -n "$left" ]; then
+    echo "test buses left behind:"; echo "$left"; exit 1
+fi
+if [ "${CI:-}" = true ]; then
+    objs=$(awk 'NR > 1 { k = $1 + 0; if (k >= -83886080 && k <= -67108865) print FILENAME": "$0 }' \
+           /proc/sysvipc/shm /proc/sysvipc/sem)
+    if [ -n "$objs" ]; then
+        echo "framebus IPC objects left behind:"; echo "$objs"; exit 1
+    fi
+fi
+echo "no test IPC objects left behind"
