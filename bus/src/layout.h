@@ -20,6 +20,10 @@
 
 #include "framebus/framebus.h"
 
+#ifdef __cplusplus
+#define _Static_assert static_assert /* tests include this file from C++ */
+#endif
+
 #define FBUS_MAGIC       0x53554246u /* "FBUS" in memory on a little-endian machine */
 #define FBUS_ABI_VERSION 1u
 
