@@ -1,0 +1,70 @@
+# Installation and packaging: the exported CMake package (framebus::framebus), framebus.pc,
+# and CPack .deb packages per architecture: libframebus0 (library), framebus-tools (fbus,
+# fbus-capture, fbus-view) and libframebus-dev (headers, static library, CMake and pkg-config).
+include(CMakePackageConfigHelpers)
+
+foreach(prog fbus-capture fbus-view)
+    if(TARGET ${prog})
+        install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
+    endif()
+endforeach()
+
+set(FBUS_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/framebus)
+install(EXPORT framebusTargets NAMESPACE framebus:: DESTINATION ${FBUS_CMAKE_DIR} COMPONENT dev)
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/framebusConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/framebusConfig.cmake
+                              INSTALL_DESTINATION ${FBUS_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/framebusConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/framebusConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/framebusConfigVersion.cmake
+        DESTINATION ${FBUS_CMAKE_DIR} COMPONENT dev)
+
+# The .pc file finds the prefix from its own place, so an installed tree can be moved
+# (a sysroot, a staging dir, `cmake --install --prefix` after configure).
+if(IS_ABSOLUTE ${CMAKE_INSTALL_LIBDIR})
+    set(FBUS_PC_PREFIX ${CMAKE_INSTALL_PREFIX})
+    set(FBUS_PC_LIBDIR ${CMAKE_INSTALL_LIBDIR})
+else()
+    file(RELATIVE_PATH up /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+    set(FBUS_PC_PREFIX "\${pcfiledir}/${up}")
+    set(FBUS_PC_LIBDIR "\${exec_prefix}/${CMAKE_INSTALL_LIBDIR}")
+endif()
+if(IS_ABSOLUTE ${CMAKE_INSTALL_INCLUDEDIR})
+    set(FBUS_PC_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR})
+else()
+    set(FBUS_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/framebus.pc.in ${CMAKE_CURRENT_BINARY_DIR}/framebus.pc
+               @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/framebus.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# --- CPack: one .deb per component, named the Debian way, for the target architecture.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME framebus)
+set(CPACK_PACKAGE_VENDOR "framebus")
+set(CPACK_PACKAGE_CONTACT "framebus developers <framebus@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Shared-memory image frame bus for embedded Linux")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF) # dpkg-shlibdeps cannot read foreign-arch binaries
+set(CPACK_COMPONENTS_ALL lib tools dev)
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME libframebus0)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME framebus-tools)
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libframebus-dev)
+set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "libc6 (>= 2.32)")
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libc6 (>= 2.32), libpng16-16, libv4l-0, libsdl2-2.0-0")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libframebus0 (= ${PROJECT_VERSION})")
+set(CPACK_COMPONENT_LIB_DESCRIPTION "framebus shared library")
+set(CPACK_COMPONENT_TOOLS_DESCRIPTION "fbus admin tool, fbus-capture and fbus-view")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "framebus headers, static library, CMake and pkg-config files")
+if(CMAKE_CROSSCOMPILING)
+    if(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+        set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)
+    elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "arm")
+        set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE armhf)
+    endif()
+endif()
+include(CPack)
