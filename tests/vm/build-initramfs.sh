@@ -20,6 +20,7 @@
 # powers off. The script can `. /etc/fbusvm.sh` for vm_export (see that file's text below).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source=tests/vm/vm-lib.sh
 . "$HERE/vm-lib.sh"
 
 KENV="" SCRIPT="" OUT="" BINS=() DATA=() ENVS=() MODULES=()
@@ -45,6 +46,7 @@ fbusvm_need cpio cpio
 fbusvm_need gzip gzip
 
 KDIR=$(dirname "$(readlink -f "$KENV")")
+# shellcheck source=/dev/null # kernel.env, written by fetch-kernel.sh
 . "$KENV"
 MDIR=$KDIR/$FBUSVM_MODROOT/lib/modules/$FBUSVM_KVER
 

@@ -14,6 +14,7 @@
 # That adds lists only; no foreign package is ever installed on the host.
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source=tests/vm/vm-lib.sh
 . "$HERE/vm-lib.sh"
 
 [ $# -eq 2 ] || fbusvm_die "usage: $0 amd64|arm64|armhf CACHE_DIR"
@@ -32,6 +33,7 @@ ENV_FILE=$DIR/kernel.env
 cache_complete() {
     [ -f "$ENV_FILE" ] || return 1
     (
+        # shellcheck source=/dev/null # written below
         . "$ENV_FILE"
         [ -f "$DIR/$FBUSVM_KERNEL" ] && [ -x "$DIR/$FBUSVM_BUSYBOX" ] &&
             [ -f "$DIR/$FBUSVM_MODROOT/lib/modules/$FBUSVM_KVER/modules.dep" ]

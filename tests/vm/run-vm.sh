@@ -17,6 +17,7 @@
 # FBUSVM_SMP (default 2); FBUSVM_CPU (default max / cortex-a57 / cortex-a15).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source=tests/vm/vm-lib.sh
 . "$HERE/vm-lib.sh"
 
 ARCH="" CACHE="" OUT="" SCRIPT="" TIMEOUT=300 PASS=() EXPECT=()
@@ -59,6 +60,7 @@ qemu_command() {
         ;;
     armhf)
         # highmem=off: the armmp-lpae kernel wants its devices below 4 GiB.
+        # shellcheck disable=SC2054 # the comma belongs to qemu's -machine value
         CMD=("$QEMU" -machine virt,highmem=off -cpu "${FBUSVM_CPU:-cortex-a15}"
             -append "console=ttyAMA0 $append")
         ;;
@@ -124,6 +126,7 @@ check_result() {
 }
 
 KENV=$("$HERE/fetch-kernel.sh" "$ARCH" "$CACHE" | tail -1)
+# shellcheck source=/dev/null # kernel.env, written by fetch-kernel.sh
 . "$KENV"
 KERNEL=$(dirname "$KENV")/$FBUSVM_KERNEL
 "$HERE/build-initramfs.sh" --kernel-env "$KENV" --script "$SCRIPT" \

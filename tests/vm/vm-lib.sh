@@ -1,4 +1,5 @@
 # vm-lib.sh - helpers shared by the VM harness scripts (sourced by bash, never run).
+# shellcheck shell=bash
 #
 # Host tools are installed on demand when running as root (CI, a fresh Debian 12 machine);
 # otherwise the scripts stop and print the exact apt-get line to run.
