@@ -1,0 +1,549 @@
+/*
+ * src_v4l2.c - frames from a V4L2 camera (--source v4l2:/dev/videoN),
+ * through libv4l2, streaming with mmap buffers.
+ *
+ * Set-up is a checklist: open and check the device, negotiate the format
+ * (with libv4lconvert when the camera cannot give the bus format itself),
+ * the frame rate, the bus layout, the buffers, the stream. Then each frame
+ * is dequeued, written into a claimed bus slot and queued back:
+ *
+ *   - the camera gives the bus format: one memcpy, driver buffer -> slot;
+ *   - it does not (an MJPEG-only webcam asked for RGB3 or YU12):
+ *     v4lconvert_convert() writes its output straight into the slot.
+ *
+ * libv4l2 is opened with its own conversion off and libv4lconvert is called
+ * here, because libv4l2's conversion writes into a buffer of its own (one
+ * more copy into the slot) or, through read(), drops the driver's
+ * timestamps. Zero-copy capture (USERPTR buffers that are bus slots) is not
+ * done: see docs/capture.md, "Why no zero-copy path".
+ */
+#include <errno.h>
+#include <libv4l2.h>
+#include <libv4lconvert.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+#include "source.h"
+#include "v4l2_dev.h"
+
+#define TAG "v4l2"
+
+#define NBUFS_WANT      4
+#define NBUFS_MAX       8
+#define DEFAULT_WIDTH   640
+#define DEFAULT_HEIGHT  480
+#define MIN_TIMEOUT_MS  3000 /* a camera silent this long has stopped */
+#define TIMEOUT_PERIODS 10   /* ... or ten frame periods, for slow frame rates */
+/* For tests: make the camera deliver this format, so that conversion is exercised. */
+#define NATIVE_ENV "FBUS_CAPTURE_V4L2_NATIVE"
+
+struct v4l2_source {
+    struct cap_source base;
+    const char *path;
+    int fd;
+    int level; /* of open failures: ERROR, or DEBUG when retrying */
+    struct v4l2_capability cap;
+    struct v4lconvert_data *cvt; /* non-NULL while converting */
+    struct v4l2_format src;      /* what the camera delivers */
+    struct v4l2_format dst;      /* what goes on the bus */
+    struct fbus_format fmt;
+    double fps; /* as the driver reports it; 0: unknown */
+    int timeout_ms;
+    struct {
+        void *start;
+        size_t length;
+    } bufs[NBUFS_MAX];
+    unsigned nbufs;
+    int streaming;
+    int userptr;        /* the driver offers V4L2_MEMORY_USERPTR */
+    uint32_t min_bytes; /* frames shorter than this are not whole */
+};
+
+static const char *fcc(uint32_t f, char buf[5])
+{
+    return fbus_fourcc_str(f, buf);
+}
+
+/* ---- Format ----------------------------------------------------------------------------- */
+
+/* The camera's formats as "YUYV MJPG", for messages. */
+static void native_formats(int fd, char *out, size_t len)
+{
+    struct v4l2_fmtdesc d = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+    size_t used = 0;
+    char name[5];
+
+    out[0] = '\0';
+    for (d.index = 0; cap_xioctl(fd, VIDIOC_ENUM_FMT, &d) == 0 && used + 6 < len; d.index++)
+        used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "",
+                                 fcc(d.pixelformat, name));
+}
+
+static void format_error(const struct v4l2_source *v, uint32_t want)
+{
+    char list[128], name[5];
+
+    native_formats(v->fd, list, sizeof(list));
+    fbus_log(v->level, TAG,
+             "%s (%s): cannot deliver %s: the camera has %s, and libv4l converts "
+             "only to RGB3 BGR3 YU12 YV12; pick one with --format ('fbus-capture "
+             "--list %s')",
+             v->path, (const char *)v->cap.card, fcc(want, name), list[0] ? list : "no formats",
+             v->path);
+}
+
+/* NATIVE_ENV: the camera format to convert from, for tests of the conversion path. */
+static int force_native(struct v4l2_source *v)
+{
+    const char *env = getenv(NATIVE_ENV);
+    struct v4l2_format f;
+    char name[5];
+
+    if (!env || !env[0])
+        return 0;
+    f = v->src;
+    f.fmt.pix.pixelformat = fbus_fourcc_parse(env);
+    if (cap_xioctl(v->fd, VIDIOC_TRY_FMT, &f) != 0 ||
+        f.fmt.pix.pixelformat != fbus_fourcc_parse(env)) {
+        fbus_log(v->level, TAG, "%s=%s: the camera has no such format", NATIVE_ENV, env);
+        return FBUS_EFORMAT;
+    }
+    fbus_log_warn(TAG, "%s: camera format forced to %s", NATIVE_ENV,
+                  fcc(f.fmt.pix.pixelformat, name));
+    v->src = f;
+    return 0;
+}
+
+/* Asks libv4lconvert how to get fourcc; fills v->dst and v->src. */
+static int try_format(struct v4l2_source *v, uint32_t fourcc, const struct cap_request *req)
+{
+    memset(&v->dst, 0, sizeof(v->dst));
+    v->dst.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    v->dst.fmt.pix.width = req->width ? req->width : DEFAULT_WIDTH;
+    v->dst.fmt.pix.height = req->height ? req->height : DEFAULT_HEIGHT;
+    v->dst.fmt.pix.pixelformat = fourcc;
+    v->dst.fmt.pix.field = V4L2_FIELD_NONE;
+    if (v4lconvert_try_format(v->cvt, &v->dst, &v->src) != 0) {
+        fbus_log(v->level, TAG, "%s: format negotiation failed: %s", v->path,
+                 v4lconvert_get_error_message(v->cvt));
+        return -EINVAL;
+    }
+    if (v->dst.fmt.pix.pixelformat != fourcc)
+        return FBUS_EFORMAT;
+    return force_native(v);
+}
+
+/* An explicit --size must be met exactly; the default size only approximately. */
+static int check_size(const struct v4l2_source *v, const struct cap_request *req)
+{
+    uint32_t w = v->dst.fmt.pix.width, h = v->dst.fmt.pix.height;
+
+    if (!req->width && (w != DEFAULT_WIDTH || h != DEFAULT_HEIGHT))
+        fbus_log_info(TAG, "%s: asked for %ux%u, the camera gives %ux%u", v->path, DEFAULT_WIDTH,
+                      DEFAULT_HEIGHT, w, h);
+    if (req->width && (w != req->width || h != req->height)) {
+        fbus_log(v->level, TAG,
+                 "%s (%s): cannot deliver %ux%u (nearest: %ux%u); pick a size "
+                 "that 'fbus-capture --list %s' shows",
+                 v->path, (const char *)v->cap.card, req->width, req->height, w, h, v->path);
+        return FBUS_ESIZE;
+    }
+    return 0;
+}
+
+/* S_FMT of the camera's side; the driver may still adjust it, the bus side follows. */
+static int set_format(struct v4l2_source *v, const struct cap_request *req)
+{
+    int rc = cap_xioctl(v->fd, VIDIOC_S_FMT, &v->src);
+
+    if (rc != 0) {
+        fbus_log(v->level, TAG, "%s: cannot set the format: %s%s", v->path, strerror(-rc),
+                 rc == -EBUSY ? " (another program is streaming from it; stop that program)" : "");
+        return rc;
+    }
+    if (!v4lconvert_needs_conversion(v->cvt, &v->src, &v->dst)) {
+        v4lconvert_destroy(v->cvt);
+        v->cvt = NULL;
+        v->dst = v->src;
+        return check_size(v, req);
+    }
+    v->dst.fmt.pix.width = v->src.fmt.pix.width;
+    v->dst.fmt.pix.height = v->src.fmt.pix.height;
+    v4lconvert_fixup_fmt(&v->dst);
+    return check_size(v, req);
+}
+
+static int negotiate(struct v4l2_source *v, const struct cap_request *req)
+{
+    uint32_t want = req->fourcc ? req->fourcc : FBUS_FMT_YUYV;
+    char name[5];
+    int rc;
+
+    if (!(v->cvt = v4lconvert_create(v->fd))) {
+        fbus_log(v->level, TAG, "%s: libv4lconvert cannot start: %s", v->path, strerror(errno));
+        return -ENOMEM;
+    }
+    if (req->fps)
+        v4lconvert_set_fps(v->cvt, (int)req->fps);
+    rc = try_format(v, want, req);
+    if (rc == FBUS_EFORMAT && !req->fourcc) {
+        /* No YUYV (an MJPEG-only webcam): RGB3 through libv4lconvert is always possible. */
+        want = FBUS_FMT_RGB24;
+        if ((rc = try_format(v, want, req)) == 0)
+            fbus_log_info(TAG, "%s: the camera has no YUYV; the bus gets %s", v->path,
+                          fcc(want, name));
+    }
+    if (rc == FBUS_EFORMAT)
+        format_error(v, want);
+    if (rc == 0)
+        rc = check_size(v, req);
+    return rc ? rc : set_format(v, req);
+}
+
+/* ---- Rate, layout, buffers, stream ------------------------------------------------------ */
+
+static void set_rate(struct v4l2_source *v, const struct cap_request *req)
+{
+    struct v4l2_streamparm p = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+    struct v4l2_fract *t = &p.parm.capture.timeperframe;
+
+    if (cap_xioctl(v->fd, VIDIOC_G_PARM, &p) == 0 && req->fps) {
+        if (p.parm.capture.capability & V4L2_CAP_TIMEPERFRAME) {
+            t->numerator = 1;
+            t->denominator = req->fps;
+            cap_xioctl(v->fd, VIDIOC_S_PARM, &p);
+        } else {
+            fbus_log_warn(TAG, "%s: the driver cannot set a frame rate; --fps ignored", v->path);
+        }
+    }
+    v->fps = t->numerator && t->denominator ? (double)t->denominator / t->numerator : 0;
+    if (req->fps && v->fps > 0 && (v->fps < req->fps * 0.99 || v->fps > req->fps * 1.01))
+        fbus_log_warn(TAG, "%s: asked for %u fps, the camera runs at %.3f fps", v->path, req->fps,
+                      v->fps);
+    v->timeout_ms = MIN_TIMEOUT_MS;
+    if (v->fps > 0 && TIMEOUT_PERIODS * 1000 / v->fps > MIN_TIMEOUT_MS)
+        v->timeout_ms = (int)(TIMEOUT_PERIODS * 1000 / v->fps);
+}
+
+/* Rows of plane i: the chroma planes of NV12 and YU12 have half as many. */
+static uint32_t plane_rows(uint32_t fourcc, unsigned i, uint32_t height)
+{
+    int is420 = fourcc == FBUS_FMT_NV12 || fourcc == FBUS_FMT_YU12;
+
+    return i > 0 && is420 ? height / 2 : height;
+}
+
+/*
+ * Strides grow with a padded bytesperline: V4L2's single-buffer NV12 puts
+ * the chroma right after the luma at the same stride, YU12 at half of it.
+ */
+static void pad_planes(struct fbus_format *f, const struct v4l2_pix_format *p)
+{
+    struct fbus_format tight = *f;
+    uint32_t off = 0;
+
+    for (unsigned i = 0; i < f->nplanes; i++) {
+        f->plane_stride[i] =
+            (uint32_t)((uint64_t)tight.plane_stride[i] * p->bytesperline / tight.plane_stride[0]);
+        f->plane_offset[i] = off;
+        off += f->plane_stride[i] * plane_rows(f->fourcc, i, f->height);
+    }
+    f->bytesperline = p->bytesperline;
+    f->sizeimage = off;
+}
+
+/* The bus layout from the negotiated format, checked as a reader would check it. */
+static int bus_format(struct v4l2_source *v)
+{
+    const struct v4l2_pix_format *p = &v->dst.fmt.pix;
+    struct fbus_format *f = &v->fmt;
+    char name[5];
+
+    if (fbus_format_init(f, p->pixelformat, p->width, p->height) == 0) {
+        int raw = f->fourcc != FBUS_FMT_MJPEG;
+        v->min_bytes = raw ? f->sizeimage : 1;
+        if (raw && p->bytesperline > f->bytesperline)
+            pad_planes(f, p);
+        /* Room for all the driver may write: its sizeimage can exceed the planes. */
+        if ((!raw && p->sizeimage) || p->sizeimage > f->sizeimage)
+            f->sizeimage = p->sizeimage;
+        if (fbus_format_check(f) == 0)
+            return 0;
+    }
+    fbus_log(v->level, TAG,
+             "%s: the driver's %s %ux%u layout (%u bytes/line, %u bytes/frame) "
+             "is not one framebus can carry; try another --format",
+             v->path, fcc(p->pixelformat, name), p->width, p->height, p->bytesperline,
+             p->sizeimage);
+    return FBUS_EFORMAT;
+}
+
+static int map_buffers(struct v4l2_source *v)
+{
+    struct v4l2_requestbuffers req = {
+        .count = NBUFS_WANT, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    int rc;
+
+    if ((rc = cap_xioctl(v->fd, VIDIOC_REQBUFS, &req)) != 0 || req.count < 1 ||
+        req.count > NBUFS_MAX) {
+        fbus_log(v->level, TAG, "%s: cannot get mmap buffers: %s", v->path,
+                 rc ? strerror(-rc) : "the driver offers too few or too many");
+        return rc ? rc : -ENOMEM;
+    }
+    v->userptr = (req.capabilities & V4L2_BUF_CAP_SUPPORTS_USERPTR) != 0;
+    for (v->nbufs = 0; v->nbufs < req.count; v->nbufs++) {
+        struct v4l2_buffer b = {.index = v->nbufs, .type = req.type, .memory = req.memory};
+        if ((rc = cap_xioctl(v->fd, VIDIOC_QUERYBUF, &b)) != 0)
+            break;
+        v->bufs[v->nbufs].length = b.length;
+        v->bufs[v->nbufs].start =
+            v4l2_mmap(NULL, b.length, PROT_READ, MAP_SHARED, v->fd, b.m.offset);
+        if (v->bufs[v->nbufs].start == MAP_FAILED) {
+            rc = -errno;
+            break;
+        }
+    }
+    if (rc != 0)
+        fbus_log(v->level, TAG, "%s: cannot map buffer %u: %s", v->path, v->nbufs, strerror(-rc));
+    return rc;
+}
+
+static int queue(struct v4l2_source *v, unsigned index)
+{
+    struct v4l2_buffer b = {
+        .index = index, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+
+    return cap_xioctl(v->fd, VIDIOC_QBUF, &b);
+}
+
+static int start_stream(struct v4l2_source *v)
+{
+    int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    int rc = 0;
+
+    for (unsigned i = 0; i < v->nbufs && rc == 0; i++)
+        rc = queue(v, i);
+    if (rc == 0 && (rc = cap_xioctl(v->fd, VIDIOC_STREAMON, &type)) == 0)
+        v->streaming = 1;
+    if (rc != 0)
+        fbus_log(v->level, TAG, "%s: cannot start streaming: %s", v->path, strerror(-rc));
+    return rc;
+}
+
+/* What was negotiated, always; with --verbose also the path the frames take. */
+static void report(const struct v4l2_source *v, const struct cap_request *req)
+{
+    char a[5], b[5];
+
+    fbus_log_info(TAG, "%s (%s, %s): %s %ux%u, %u bytes/line, %.3f fps%s%s%s", v->path,
+                  (const char *)v->cap.card, (const char *)v->cap.driver, fcc(v->fmt.fourcc, a),
+                  v->fmt.width, v->fmt.height, v->fmt.bytesperline, v->fps,
+                  v->cvt ? " (converted from the camera's " : "",
+                  v->cvt ? fcc(v->src.fmt.pix.pixelformat, b) : "", v->cvt ? ")" : "");
+    if (!req->verbose)
+        return;
+    if (v->cvt)
+        fbus_log_info(TAG,
+                      "path: libv4l2 conversion, %s -> %s by libv4lconvert straight into "
+                      "the slot (%u mmap buffers)",
+                      b, a, v->nbufs);
+    else
+        fbus_log_info(TAG, "path: mmap + one copy, driver buffer -> slot (%u mmap buffers)",
+                      v->nbufs);
+    fbus_log_info(TAG, "userptr zero-copy: %s",
+                  v->userptr && !v->cvt
+                      ? "the driver offers USERPTR, but not used: the writer API lets one slot be "
+                        "claimed at a time and the driver needs several queued (docs/capture.md)"
+                  : v->cvt ? "not possible while converting"
+                           : "the driver does not offer USERPTR");
+}
+
+/* ---- Open and close --------------------------------------------------------------------- */
+
+static void v4l2_close_source(struct cap_source *s)
+{
+    struct v4l2_source *v = (struct v4l2_source *)s;
+    struct v4l2_requestbuffers req = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                                      .memory = V4L2_MEMORY_MMAP};
+    int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+
+    if (!v)
+        return;
+    if (v->streaming)
+        cap_xioctl(v->fd, VIDIOC_STREAMOFF, &type);
+    for (unsigned i = 0; i < v->nbufs; i++)
+        v4l2_munmap(v->bufs[i].start, v->bufs[i].length);
+    if (v->nbufs)
+        cap_xioctl(v->fd, VIDIOC_REQBUFS, &req);
+    if (v->cvt)
+        v4lconvert_destroy(v->cvt);
+    cap_v4l2_close_dev(v->fd);
+    free(v);
+}
+
+static int v4l2_open_source(struct cap_source **out, const struct cap_request *req,
+                            struct fbus_format *fmt)
+{
+    struct v4l2_source *v = calloc(1, sizeof(*v));
+    int rc;
+
+    if (!v)
+        return -ENOMEM;
+    v->base.ops = &cap_source_v4l2;
+    v->path = req->arg[0] ? req->arg : "/dev/video0";
+    v->level = req->quiet ? FBUS_LOG_DEBUG : FBUS_LOG_ERROR;
+    if ((v->fd = cap_v4l2_open_dev(v->path, 0, v->level, &v->cap)) < 0) {
+        rc = v->fd;
+        goto fail;
+    }
+    if ((rc = negotiate(v, req)) != 0)
+        goto fail;
+    set_rate(v, req);
+    if ((rc = bus_format(v)) != 0 || (rc = map_buffers(v)) != 0 || (rc = start_stream(v)) != 0)
+        goto fail;
+    report(v, req);
+    *fmt = v->fmt;
+    *out = &v->base;
+    return 0;
+
+fail:
+    v4l2_close_source(&v->base);
+    return rc;
+}
+
+/* ---- Frames ----------------------------------------------------------------------------- */
+
+/* 1 when a frame (or an error) is ready, 0 on a signal, -errno when the camera is silent. */
+static int wait_frame(struct v4l2_source *v)
+{
+    struct pollfd p = {.fd = v->fd, .events = POLLIN};
+    int n = poll(&p, 1, v->timeout_ms);
+
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    if (n == 0) {
+        fbus_log_error(TAG,
+                       "%s: no frame for %.1f s: the camera stopped delivering (check its "
+                       "cable and power; --reconnect restarts it)",
+                       v->path, v->timeout_ms / 1000.0);
+        return -ETIMEDOUT;
+    }
+    return 1;
+}
+
+/* 1 and *b when a buffer is dequeued, 0 when none is ready, -errno when the device failed. */
+static int dequeue(struct v4l2_source *v, struct v4l2_buffer *b)
+{
+    int rc;
+
+    memset(b, 0, sizeof(*b));
+    b->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    b->memory = V4L2_MEMORY_MMAP;
+    rc = cap_xioctl(v->fd, VIDIOC_DQBUF, b);
+    if (rc == -EAGAIN)
+        return 0;
+    if (rc == -ENODEV)
+        fbus_log_error(TAG,
+                       "%s: the camera is gone (unplugged, or its driver was unloaded); "
+                       "plug it back in and use --reconnect to wait for it",
+                       v->path);
+    else if (rc != 0)
+        fbus_log_error(TAG, "%s: cannot dequeue a frame: %s", v->path, strerror(-rc));
+    return rc ? rc : 1;
+}
+
+/* The driver's time of the frame when it is on CLOCK_MONOTONIC (the bus clock), else now. */
+static uint64_t frame_time(const struct v4l2_buffer *b)
+{
+    uint64_t t =
+        (uint64_t)b->timestamp.tv_sec * 1000000000u + (uint64_t)b->timestamp.tv_usec * 1000u;
+
+    if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC || !t)
+        return fbus_now_ns();
+    return t;
+}
+
+/* Writes buffer b into the slot: a copy, or the conversion. Bytes written, or -1. */
+static int fill(struct v4l2_source *v, const struct v4l2_buffer *b, const struct fbus_wslot *slot)
+{
+    unsigned char *src = v->bufs[b->index].start;
+    size_t cap = slot->capacity > INT32_MAX ? INT32_MAX : slot->capacity;
+
+    if (v->cvt) {
+        int n = v4lconvert_convert(v->cvt, &v->src, &v->dst, src, (int)b->bytesused, slot->data,
+                                   (int)cap);
+        if (n < 0)
+            FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG,
+                                 "dropping a frame libv4lconvert cannot "
+                                 "convert: %s",
+                                 v4lconvert_get_error_message(v->cvt));
+        return n;
+    }
+    if (b->bytesused > cap) {
+        FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "dropping a %u-byte frame: the slot holds %zu",
+                             b->bytesused, cap);
+        return -1;
+    }
+    memcpy(slot->data, src, b->bytesused);
+    return (int)b->bytesused;
+}
+
+/* Publishes dequeued buffer b. CAP_FRAME, CAP_NOFRAME (dropped), or a negative error. */
+static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buffer *b)
+{
+    struct fbus_wslot slot;
+    int n, rc;
+
+    if ((b->flags & V4L2_BUF_FLAG_ERROR) || b->index >= v->nbufs ||
+        b->bytesused < (v->cvt ? 1 : v->min_bytes)) {
+        /* Some UVC cameras hand out short or error-flagged frames after a glitch on the bus. */
+        FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "%s: dropping a broken frame (%u bytes%s)",
+                             v->path, b->bytesused,
+                             (b->flags & V4L2_BUF_FLAG_ERROR) ? ", flagged as an error" : "");
+        fbus_writer_count_drop(w);
+        return CAP_NOFRAME;
+    }
+    if ((rc = fbus_writer_claim(w, &slot)) == FBUS_ENOSLOT)
+        return CAP_NOFRAME; /* readers hold every other slot; counted as a drop */
+    if (rc != 0)
+        return rc;
+    if ((n = fill(v, b, &slot)) < 0) {
+        fbus_writer_abort(w);
+        fbus_writer_count_drop(w);
+        return CAP_NOFRAME;
+    }
+    rc = fbus_writer_commit(w, (size_t)n, frame_time(b));
+    return rc ? rc : CAP_FRAME;
+}
+
+static int v4l2_next(struct cap_source *s, fbus_writer *w)
+{
+    struct v4l2_source *v = (struct v4l2_source *)s;
+    struct v4l2_buffer b;
+    int rc, q;
+
+    if ((rc = wait_frame(v)) <= 0)
+        return rc;
+    if ((rc = dequeue(v, &b)) <= 0)
+        return rc;
+    rc = publish(v, w, &b);
+    if (rc < 0)
+        fbus_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
+    if ((q = queue(v, b.index)) != 0) {
+        fbus_log_error(TAG, "%s: cannot queue a buffer back: %s", v->path, strerror(-q));
+        return q;
+    }
+    return rc;
+}
+
+const struct cap_source_ops cap_source_v4l2 = {
+    .kind = "v4l2",
+    .can_reconnect = 1,
+    .open = v4l2_open_source,
+    .next = v4l2_next,
+    .close = v4l2_close_source,
+};
