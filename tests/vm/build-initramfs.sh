@@ -67,7 +67,7 @@ module_order() {
         n = split(want, w, " ")
         for (i = 1; i <= n; i++) {
             m = w[i]; gsub(/-/, "_", m)
-            if (!(m in path)) { print "missing " w[i] > "/dev/stderr"; exit 1 }
+            if (!(m in path)) exit 1
             visit(path[m])
         }
     }' "$MDIR/modules.dep"
@@ -159,13 +159,15 @@ EOF
 }
 
 write_modules() {
-    local spec name params p ko args
+    local spec name params order p ko args
     : >"$W/etc/fbusvm-modules.sh"
     for spec in "${MODULES[@]}"; do
         name=${spec%% *}
         params=""
         [ "$name" = "$spec" ] || params=${spec#* }
-        for p in $(module_order "$name"); do
+        order=$(module_order "$name") ||
+            fbusvm_die "module $name is not in $MDIR/modules.dep (not built by Debian for $FBUSVM_ARCH?)"
+        for p in $order; do
             ko=$(basename "$p")
             ko=${ko%.xz}
             ko=${ko%.zst}
