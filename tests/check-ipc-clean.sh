@@ -6,7 +6,10 @@
 fbus=$1
 left=$("$fbus" ls 2>/dev/null | awk 'NR > 1 && $1 ~ /^t\./')
 if [ -n "$left" ]; then
-    echo "test buses left behind:"; echo "$left"; exit 1
+    echo "test buses left behind (a test crashed or was killed by its timeout):"; echo "$left"
+    # Report, then clean up, so the machine stays clean whatever happened.
+    echo "$left" | while read -r name _; do "$fbus" rm --force "$name" >/dev/null 2>&1; done
+    exit 1
 fi
 if [ "${CI:-}" = true ]; then
     objs=$(awk 'NR > 1 { k = $1 + 0; if (k >= -83886080 && k <= -67108865) print FILENAME": "$0 }' \

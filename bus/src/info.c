@@ -40,6 +40,27 @@ static void fill_state(const struct fbus_shm_header *h, struct fbus_info *info)
         info->fps = (double)RD64(&h->fps_milli) / 1000.0;
 }
 
+/* Lossless readers: alive by their semaphore, position facts from the writer's header entry. */
+static void fill_lossless(const struct fbus_shm_header *h, struct fbus_info *info)
+{
+    unsigned short v[FBUS_SEM_COUNT];
+    union fbus_semun arg = {.array = v};
+
+    if (info->semid < 0 || semctl(info->semid, 0, GETALL, arg) < 0)
+        return;
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        if (!v[FBUS_SEM_LREG(k)])
+            continue;
+        struct fbus_lossless_info *l = &info->lossless[info->lossless_count++];
+        l->pid = __atomic_load_n(&h->lossless[k].pid, __ATOMIC_ACQUIRE);
+        l->start_seq = RD64(&h->lossless[k].start_seq);
+        l->drops = RD64(&h->lossless[k].drops);
+        l->pending = (int)info->slots - (int)v[FBUS_SEM_CREDIT(k)];
+        if (l->pending < 0)
+            l->pending = 0;
+    }
+}
+
 static void fill_writer(struct fbus_info *info, int nattch)
 {
     int v;
@@ -87,6 +108,7 @@ int fbus_info_shmid(int shmid, struct fbus_info *info)
                                           __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED);
         fill_writer(info, (int)ds.shm_nattch);
         fill_state(base, info);
+        fill_lossless(base, info);
     }
     shmdt(base);
     return rc;

@@ -38,7 +38,14 @@
 #define FBUS_SEM_WRITER     0                         /* 1 while a writer lives (SEM_UNDO) */
 #define FBUS_SEM_BUSY(i)    (1 + (i))                 /* 1 while the writer fills slot i */
 #define FBUS_SEM_READERS(i) (1 + FBUS_SLOTS_MAX + (i)) /* readers holding slot i */
-#define FBUS_SEM_RESERVED   (1 + 2 * FBUS_SLOTS_MAX)  /* 16 more for lossless readers */
+/*
+ * Lossless readers: lreg[k] is 1 while reader k lives (SEM_UNDO); credit[k] is
+ * how many more frames the writer may publish before it must wait for reader k.
+ * Credits carry no SEM_UNDO: the reader only ever gives them, the writer only
+ * ever takes them, and an undo would be wrong both ways.
+ */
+#define FBUS_SEM_LREG(k)    (1 + 2 * FBUS_SLOTS_MAX + (k))
+#define FBUS_SEM_CREDIT(k)  (1 + 2 * FBUS_SLOTS_MAX + FBUS_LOSSLESS_MAX + (k))
 #define FBUS_SEM_COUNT      (1 + 3 * FBUS_SLOTS_MAX)
 
 /* One slot's descriptor: valid only while seq != 0. Written only while busy. */
@@ -49,6 +56,15 @@ struct fbus_shm_slot {
     uint32_t bytesused;
     uint32_t flags;
     uint8_t reserved[32];
+};
+
+/* What the writer knows of lossless reader k (written by the writer only). */
+struct fbus_shm_lossless {
+    int32_t pid;        /* the reader the writer has armed; 0: none */
+    uint32_t flags;
+    uint64_t start_seq; /* the first frame the writer kept for it */
+    uint64_t drops;     /* frames it lost because the writer stopped waiting */
+    uint64_t reserved;
 };
 
 struct fbus_shm_format {
@@ -91,7 +107,7 @@ struct fbus_shm_header {
     uint64_t generation; /* segments made under this key before this one */
     uint8_t reserved[32];
     struct fbus_shm_slot slots[16];
-    uint8_t lossless[512]; /* reserved for lossless-reader positions */
+    struct fbus_shm_lossless lossless[16]; /* FBUS_LOSSLESS_MAX used, the rest reserved */
 };
 
 _Static_assert(offsetof(struct fbus_shm_header, abi_version) == 4, "layout");
@@ -119,6 +135,8 @@ _Static_assert(sizeof(struct fbus_shm_slot) == 64, "layout");
 _Static_assert(offsetof(struct fbus_shm_header, lossless) == 1280, "layout");
 _Static_assert(sizeof(struct fbus_shm_header) == 1792, "layout");
 
+_Static_assert(sizeof(struct fbus_shm_lossless) == 32, "layout");
+_Static_assert(FBUS_LOSSLESS_MAX * 2 <= FBUS_SLOTS_MAX, "lossless semaphores fit the set");
 _Static_assert(FBUS_SLOTS_MAX == 16, "slots[] and the semaphore set are sized for 16");
 
 #endif /* FBUS_LAYOUT_H */

@@ -18,6 +18,7 @@
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -39,10 +40,19 @@ struct fbus_reader {
     struct rseg *cur;
     struct rseg *retired;
     unsigned held_total;
+    /* Lossless mode: index k of its semaphores, or -1; the last frame taken. */
+    int lk;
+    int larmed;
+    int32_t pid;
+    uint64_t lpos;
 };
 
 #define RD64(p) (*(const volatile uint64_t *)(p))
 #define RD32(p) (*(const volatile uint32_t *)(p))
+
+static int fbus_reader_release_slot(fbus_reader *r, struct fbus_frame *f);
+static int oldest_after(const struct rseg *s, uint64_t pos, uint64_t *seq);
+static struct rseg **find_seg(fbus_reader *r, const struct rseg *s);
 
 /* Internal outcomes of one attempt, never returned to the caller. */
 #define TRY_NOTHING_NEW 1
@@ -103,6 +113,34 @@ fail:
     return rc;
 }
 
+/*
+ * Takes a free lossless index k: lreg[k] first (SEM_UNDO), then its credit.
+ * The writer arms k only once both carry our pid, so a credit left by an
+ * earlier reader of k is never used for us.
+ */
+static int lossless_register(fbus_reader *r)
+{
+    int semid = r->cur->semid;
+
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        int rc = fbus__sem_op(semid, FBUS_SEM_LREG(k), 0, IPC_NOWAIT, FBUS_SEM_LREG(k), 1,
+                              SEM_UNDO | IPC_NOWAIT);
+        if (rc == FBUS_EAGAIN)
+            continue;
+        if (rc != 0)
+            return rc;
+        union fbus_semun arg = {.val = (int)r->cur->v.slot_count};
+        if (semctl(semid, FBUS_SEM_CREDIT(k), SETVAL, arg) < 0) {
+            rc = fbus__err_from_errno(errno);
+            fbus__sem_op(semid, FBUS_SEM_LREG(k), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+            return rc;
+        }
+        r->lk = (int)k;
+        return 0;
+    }
+    return FBUS_EBUSY;
+}
+
 int fbus_reader_open(fbus_reader **out, const char *name, const struct fbus_reader_opts *opts)
 {
     fbus_reader *r;
@@ -117,12 +155,36 @@ int fbus_reader_open(fbus_reader **out, const char *name, const struct fbus_read
         return -ENOMEM;
     strcpy(r->name, name);
     r->key = opts && opts->key ? opts->key : fbus_key_from_name(name);
+    r->lk = -1;
+    r->pid = (int32_t)getpid();
     if ((rc = seg_attach(r->name, r->key, &r->cur)) != 0) {
         free(r);
         return rc;
     }
+    if (opts && opts->lossless && (rc = lossless_register(r)) != 0) {
+        fbus_reader_close(r);
+        return rc;
+    }
     *out = r;
     return 0;
+}
+
+/* The slot holding the oldest frame newer than pos, or -1. *seq: its number. */
+static int oldest_after(const struct rseg *s, uint64_t pos, uint64_t *seq)
+{
+    uint64_t best = UINT64_MAX;
+    int at = -1;
+
+    for (unsigned j = 0; j < s->v.slot_count; j++) {
+        uint64_t q = RD64(&s->hdr->slots[j].seq);
+        if (q > pos && q < best) {
+            best = q;
+            at = (int)j;
+        }
+    }
+    if (seq)
+        *seq = best;
+    return at;
 }
 
 /* Moves to the segment that replaced ours, if there is one yet. */
@@ -133,6 +195,9 @@ static int follow(fbus_reader *r)
     int id;
 
     if (!(flags & (FBUS_HF_SUPERSEDED | FBUS_HF_CLOSED)))
+        return 0;
+    /* A lossless reader first takes what is left for it in the old segment. */
+    if (r->lk >= 0 && r->larmed && oldest_after(r->cur, r->lpos, NULL) >= 0)
         return 0;
     id = fbus__shm_lookup(r->key, 1);
     if (id >= 0 && id != r->cur->shmid && seg_attach(r->name, r->key, &next) == 0) {
@@ -212,6 +277,42 @@ static int attempt(fbus_reader *r, uint64_t after, struct fbus_frame *f, uint32_
     return TRY_NOTHING_NEW;
 }
 
+/* Lossless: the frame after the last one taken (or the oldest left, after a gap). */
+static int attempt_lossless(fbus_reader *r, struct fbus_frame *f, uint32_t *word)
+{
+    int rc = follow(r);
+    int closed = rc == FBUS_ECLOSED;
+    const struct fbus_shm_header *h;
+
+    if (rc != 0 && !closed)
+        return rc;
+    h = r->cur->hdr;
+    *word = __atomic_load_n(&h->published, __ATOMIC_ACQUIRE);
+    if (!r->larmed) {
+        const struct fbus_shm_lossless *l = &h->lossless[r->lk];
+        if (__atomic_load_n(&l->pid, __ATOMIC_ACQUIRE) != r->pid)
+            return closed ? FBUS_ECLOSED : TRY_NOTHING_NEW; /* armed at the next claim */
+        r->lpos = RD64(&l->start_seq) - 1;
+        r->larmed = 1;
+    }
+    for (int spins = 0; spins < 64; spins++) {
+        uint64_t want;
+        int j = oldest_after(r->cur, r->lpos, &want);
+        if (j < 0)
+            return closed ? FBUS_ECLOSED : TRY_NOTHING_NEW;
+        rc = try_hold(r, (unsigned)j, r->lpos, f);
+        if (rc == 0 && f->seq == want) {
+            r->lpos = f->seq;
+            return 0;
+        }
+        if (rc == 0)
+            fbus_reader_release_slot(r, f); /* overwritten meanwhile: look again */
+        else if (rc != FBUS_EAGAIN && rc != TRY_NOTHING_NEW)
+            return rc == FBUS_ENOBUS && closed ? FBUS_ECLOSED : rc;
+    }
+    return TRY_NOTHING_NEW;
+}
+
 /* Why a wait ended with nothing: closed, writer gone, or a plain timeout. */
 static int timeout_reason(fbus_reader *r)
 {
@@ -240,7 +341,7 @@ int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq
         return FBUS_ESTATE;
     deadline = fbus_now_ns() + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        rc = attempt(r, after_seq, f, &word);
+        rc = r->lk >= 0 ? attempt_lossless(r, f, &word) : attempt(r, after_seq, f, &word);
         if (rc == 0 || (rc != TRY_NOTHING_NEW && rc != TRY_PENDING))
             return rc == FBUS_ENOBUS ? timeout_reason(r) : rc;
         if (timeout_ms == 0)
@@ -269,12 +370,11 @@ static struct rseg **find_seg(fbus_reader *r, const struct rseg *s)
     return NULL;
 }
 
-int fbus_reader_release(fbus_reader *r, struct fbus_frame *f)
+/* Gives the hold back. 0, or FBUS_ESTATE if f is not held by r. */
+static int fbus_reader_release_slot(fbus_reader *r, struct fbus_frame *f)
 {
     struct rseg **link, *s;
 
-    if (!r || !f)
-        return -EINVAL;
     s = f->priv_;
     if (!s || !(link = find_seg(r, s)) || f->slot >= FBUS_SLOTS_MAX || !s->held[f->slot])
         return FBUS_ESTATE;
@@ -293,6 +393,21 @@ int fbus_reader_release(fbus_reader *r, struct fbus_frame *f)
     return 0;
 }
 
+int fbus_reader_release(fbus_reader *r, struct fbus_frame *f)
+{
+    int semid, rc;
+
+    if (!r || !f)
+        return -EINVAL;
+    semid = f->priv_ ? ((struct rseg *)f->priv_)->semid : -1;
+    if ((rc = fbus_reader_release_slot(r, f)) != 0)
+        return rc;
+    /* A consumed frame gives its credit back: no SEM_UNDO, the writer takes it. */
+    if (r->lk >= 0)
+        fbus__sem_op(semid, FBUS_SEM_CREDIT(r->lk), 1, IPC_NOWAIT, USHRT_MAX, 0, 0);
+    return 0;
+}
+
 const struct fbus_format *fbus_reader_format(const fbus_reader *r)
 {
     return r ? &r->cur->v.format : NULL;
@@ -302,6 +417,9 @@ void fbus_reader_close(fbus_reader *r)
 {
     if (!r)
         return;
+    if (r->lk >= 0)
+        fbus__sem_op(r->cur->semid, FBUS_SEM_LREG(r->lk), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX,
+                     0, 0);
     while (r->retired) {
         struct rseg *s = r->retired;
         r->retired = s->next;

@@ -15,6 +15,7 @@
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "segment.h"
@@ -32,6 +33,8 @@ struct fbus_writer {
     uint64_t slot_seq[FBUS_SLOTS_MAX]; /* private copy: which slot is oldest */
     uint64_t win_start_ns;
     uint64_t win_frames;
+    uint64_t lossless_wait_ns;
+    int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
 };
 
 void fbus_writer_opts_init(struct fbus_writer_opts *opts)
@@ -108,6 +111,9 @@ int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_form
     w->keep = opts->keep;
     w->slot_size = opts->slot_size;
     w->claimed = -1;
+    w->lossless_wait_ns =
+        (uint64_t)(opts->lossless_wait_ms ? opts->lossless_wait_ms : FBUS_LOSSLESS_WAIT_DEFAULT) *
+        1000000u;
 
     if ((rc = fbus__semset_open(w->key, w->mode, &set)) != 0)
         goto fail_free;
@@ -131,8 +137,11 @@ fail_free:
     return rc;
 }
 
-/* Slots other than the latest, oldest first. Returns how many. */
-static unsigned candidates(const fbus_writer *w, unsigned order[FBUS_SLOTS_MAX])
+/*
+ * Slots other than the latest, oldest first, leaving out the `keep` newest
+ * frames (a lossless reader has not consumed them). Returns how many.
+ */
+static unsigned candidates(const fbus_writer *w, unsigned keep, unsigned order[FBUS_SLOTS_MAX])
 {
     uint32_t latest = w->seg.hdr->latest;
     int any = w->seg.hdr->last_seq != 0;
@@ -148,19 +157,152 @@ static unsigned candidates(const fbus_writer *w, unsigned order[FBUS_SLOTS_MAX])
         }
         order[j] = i;
     }
+    /* The latest is the newest frame: it counts as one of the kept. */
+    if (any && keep > 1)
+        n = keep - 1 >= n ? 0 : n - (keep - 1);
     return n;
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
+
+/* Marks reader k armed from the next frame, once it has set its credit (same pid on both). */
+static void arm(fbus_writer *w, unsigned k)
+{
+    struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
+    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID);
+
+    if (w->armed[k] && w->armed[k] == p)
+        return;
+    w->armed[k] = 0;
+    FBUS_STORE_REL(&l->pid, 0);
+    if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
+        return;
+    l->start_seq = w->next_seq;
+    l->drops = 0;
+    FBUS_STORE_REL(&l->pid, p);
+    w->armed[k] = p;
+}
+
+static void disarm(fbus_writer *w, unsigned k)
+{
+    w->armed[k] = 0;
+    FBUS_STORE_REL(&w->seg.hdr->lossless[k].pid, 0);
+}
+
+/*
+ * Takes one credit of reader k, waiting in short slices until deadline (and
+ * noticing if it dies meanwhile). Returns the credits it had, conservatively
+ * (>= 1), or 0 if it timed out, or -1 if the reader is gone.
+ */
+static int take_credit(fbus_writer *w, unsigned k, int had, uint64_t deadline)
+{
+    struct sembuf op = {.sem_num = FBUS_SEM_CREDIT(k), .sem_op = -1, .sem_flg = 0};
+
+    for (;;) {
+        uint64_t now = fbus_now_ns(), slice = 10000000u;
+        if (now >= deadline)
+            op.sem_flg = IPC_NOWAIT;
+        else if (deadline - now < slice)
+            slice = deadline - now;
+        struct timespec ts = ns_to_ts(slice);
+        if (semtimedop(w->semid, &op, 1, &ts) == 0)
+            return had > 1 ? had : 1;
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
+            return -1;
+        if (op.sem_flg == IPC_NOWAIT)
+            return 0;
+    }
+}
+
+/*
+ * Before each frame: arms new lossless readers and takes a credit from each
+ * armed one. *keep: how many of the newest frames must survive this claim.
+ * Returns the number of armed readers.
+ */
+static int lossless_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
+{
+    unsigned short v[FBUS_SEM_COUNT];
+    union fbus_semun arg = {.array = v};
+    int armed = 0;
+
+    *keep = 0;
+    if (semctl(w->semid, 0, GETALL, arg) < 0)
+        return 0;
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        if (!v[FBUS_SEM_LREG(k)]) {
+            if (w->armed[k])
+                disarm(w, k);
+            continue;
+        }
+        arm(w, k);
+        if (!w->armed[k])
+            continue;
+        int had = take_credit(w, k, v[FBUS_SEM_CREDIT(k)], deadline);
+        if (had < 0) {
+            disarm(w, k);
+            continue;
+        }
+        armed++;
+        /* Timed out: the oldest frame it has not consumed is overwritten. */
+        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : w->seg.slots - (unsigned)had;
+        if (had == 0)
+            w->seg.hdr->lossless[k].drops++;
+        if (had > (int)w->seg.slots)
+            unconsumed = 0;
+        if (unconsumed > *keep)
+            *keep = unconsumed;
+    }
+    return armed;
+}
+
+/* With lossless readers the writer may wait, up to the deadline, for the oldest candidate. */
+static int claim_wait(fbus_writer *w, unsigned i, uint64_t deadline)
+{
+    struct sembuf ops[2] = {
+        {.sem_num = FBUS_SEM_READERS(i), .sem_op = 0, .sem_flg = 0},
+        {.sem_num = FBUS_SEM_BUSY(i), .sem_op = 1, .sem_flg = SEM_UNDO},
+    };
+    uint64_t now = fbus_now_ns();
+    struct timespec ts = ns_to_ts(deadline > now ? deadline - now : 0);
+
+    while (semtimedop(w->semid, ops, 2, &ts) != 0) {
+        if (errno != EINTR)
+            return errno == EAGAIN ? FBUS_EAGAIN : fbus__err_from_errno(errno);
+    }
+    return 0;
+}
+
+static void take_slot(fbus_writer *w, unsigned i, struct fbus_wslot *slot)
+{
+    /* Invalidate first: should we die mid-copy, no reader trusts this slot. */
+    FBUS_STORE(&w->seg.hdr->slots[i].seq, 0);
+    w->slot_seq[i] = 0;
+    w->claimed = (int)i;
+    slot->index = i;
+    slot->data = w->seg.base + w->seg.slot0 + (uint64_t)i * w->seg.capacity;
+    slot->capacity = (size_t)w->seg.capacity;
+    slot->seq = w->next_seq;
 }
 
 int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
 {
-    unsigned order[FBUS_SLOTS_MAX];
-    unsigned n;
+    unsigned order[FBUS_SLOTS_MAX], keep, n;
+    uint64_t deadline;
+    int armed;
 
     if (!w || !slot)
         return -EINVAL;
     if (w->claimed >= 0)
         return FBUS_ESTATE;
-    n = candidates(w, order);
+    deadline = fbus_now_ns() + w->lossless_wait_ns;
+    armed = lossless_gate(w, deadline, &keep);
+    n = candidates(w, keep, order);
     for (unsigned k = 0; k < n; k++) {
         unsigned i = order[k];
         int rc = fbus__sem_op(w->semid, FBUS_SEM_READERS(i), 0, IPC_NOWAIT, FBUS_SEM_BUSY(i), 1,
@@ -169,14 +311,11 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
             continue;
         if (rc != 0)
             return rc;
-        /* Invalidate first: should we die mid-copy, no reader trusts this slot. */
-        FBUS_STORE(&w->seg.hdr->slots[i].seq, 0);
-        w->slot_seq[i] = 0;
-        w->claimed = (int)i;
-        slot->index = i;
-        slot->data = w->seg.base + w->seg.slot0 + (uint64_t)i * w->seg.capacity;
-        slot->capacity = (size_t)w->seg.capacity;
-        slot->seq = w->next_seq;
+        take_slot(w, order[k], slot);
+        return 0;
+    }
+    if (armed && n > 0 && claim_wait(w, order[0], deadline) == 0) {
+        take_slot(w, order[0], slot);
         return 0;
     }
     fbus_writer_count_drop(w);
@@ -278,9 +417,14 @@ int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt, unsign
         return FBUS_ESIZE;
     if (w->claimed >= 0)
         fbus_writer_abort(w);
+    /* Lossless readers stay armed across the change: their entries move to the new header. */
+    struct fbus_shm_lossless keep[FBUS_LOSSLESS_MAX];
+    memcpy(keep, w->seg.hdr->lossless, sizeof(keep));
     int rc = fbus__wseg_supersede(&w->seg, w->name, w->key, w->mode, fmt, slots, w->slot_size);
-    if (rc == 0)
+    if (rc == 0) {
+        memcpy(w->seg.hdr->lossless, keep, sizeof(keep));
         load_seqs(w);
+    }
     return rc;
 }
 
@@ -315,6 +459,24 @@ void fbus_writer_count_drop(fbus_writer *w)
         w->seg.hdr->frames_dropped++;
 }
 
+/*
+ * Before the semaphore set goes, lossless readers get the frames they are owed:
+ * wait (up to the lossless bound) until each has given back all its credits.
+ */
+static void drain_lossless(fbus_writer *w)
+{
+    uint64_t deadline = fbus_now_ns() + w->lossless_wait_ns;
+
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        while (w->armed[k] && semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
+               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->seg.slots &&
+               fbus_now_ns() < deadline) {
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 int fbus_writer_close(fbus_writer *w)
 {
     int rc = 0;
@@ -323,6 +485,8 @@ int fbus_writer_close(fbus_writer *w)
         return 0;
     if (w->claimed >= 0)
         fbus_writer_abort(w);
+    if (!w->keep)
+        drain_lossless(w);
     fbus__wseg_mark(&w->seg, FBUS_HF_CLOSED);
     if (!w->keep) {
         if (shmctl(w->seg.shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)

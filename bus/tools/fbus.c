@@ -154,6 +154,12 @@ static void print_json(const struct fbus_info *i)
            i->slots, i->slot_capacity, i->segment_size, i->mode, i->uid, i->readers,
            i->writer_pid, i->writer_alive ? "true" : "false", i->closed ? "true" : "false",
            i->superseded ? "true" : "false");
+    printf("\"lossless\":[");
+    for (unsigned k = 0; k < i->lossless_count; k++)
+        printf("%s{\"pid\":%d,\"start_seq\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"pending\":%d}",
+               k ? "," : "", i->lossless[k].pid, i->lossless[k].start_seq, i->lossless[k].drops,
+               i->lossless[k].pending);
+    printf("],");
     printf("\"published\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"restarts\":%" PRIu64
            ",\"last_seq\":%" PRIu64 ",\"last_timestamp_ns\":%" PRIu64 ",\"age_ms\":%.3f,"
            "\"fps\":%.2f}\n",
@@ -178,6 +184,10 @@ static void print_text(const struct fbus_info *i)
     printf("frames:     %" PRIu64 " published, %" PRIu64 " dropped, %" PRIu64
            " writer restarts, last seq %" PRIu64 "\n",
            i->published, i->dropped, i->restarts, i->last_seq);
+    for (unsigned k = 0; k < i->lossless_count; k++)
+        printf("lossless:   pid %d, from frame %" PRIu64 ", %d pending, %" PRIu64 " dropped\n",
+               i->lossless[k].pid, i->lossless[k].start_seq, i->lossless[k].pending,
+               i->lossless[k].drops);
     if (i->age_ns >= 0)
         printf("last frame: %.1f ms ago; %.2f fps\n", (double)i->age_ns / 1e6, i->fps);
     else

@@ -4,7 +4,7 @@
  *
  *   fbus-testwriter --bus NAME [--size WxH] [--format F] [--slots N] [--count N]
  *                   [--fps N] [--mode OCTAL] [--keep] [--stall-at SEQ]
- *                   [--change-at SEQ --size2 WxH [--format2 F]]
+ *                   [--change-at SEQ --size2 WxH [--format2 F]] [--lossless-wait MS]
  *
  * Prints "READY" once the bus is open, "STALLED SEQ" when --stall-at leaves a
  * frame half-written (then waits to be killed), "DONE PUBLISHED DROPPED" at the end.
@@ -32,7 +32,7 @@ static void on_signal(int sig)
 struct cfg {
     const char *bus;
     uint32_t w, h, fourcc, w2, h2, fourcc2;
-    unsigned slots, mode, fps;
+    unsigned slots, mode, fps, lossless_wait;
     uint64_t count, stall_at, change_at;
     int keep;
 };
@@ -49,6 +49,7 @@ static void parse(int argc, char **argv, struct cfg *c)
         {"slots", 1, 0, 'n'},   {"count", 1, 0, 'c'},    {"fps", 1, 0, 'r'},
         {"mode", 1, 0, 'm'},    {"keep", 0, 0, 'k'},     {"stall-at", 1, 0, 'S'},
         {"change-at", 1, 0, 'C'}, {"size2", 1, 0, 'z'},  {"format2", 1, 0, 'F'},
+        {"lossless-wait", 1, 0, 'L'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -67,6 +68,7 @@ static void parse(int argc, char **argv, struct cfg *c)
         case 'k': c->keep = 1; break;
         case 'S': c->stall_at = strtoull(optarg, NULL, 10); break;
         case 'C': c->change_at = strtoull(optarg, NULL, 10); break;
+        case 'L': c->lossless_wait = (unsigned)atoi(optarg); break;
         default: exit(2);
         }
     }
@@ -86,6 +88,7 @@ static int open_bus(const struct cfg *c, fbus_writer **w)
         o.slots = c->slots ? c->slots : FBUS_SLOTS_DEFAULT;
         o.mode = c->mode ? c->mode : FBUS_MODE_DEFAULT;
         o.keep = c->keep;
+        o.lossless_wait_ms = c->lossless_wait;
         rc = fbus_writer_open(w, c->bus, &f, &o);
     }
     if (rc == FBUS_EBUSY && fbus_info_get(c->bus, 0, &info) == 0) {

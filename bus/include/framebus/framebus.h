@@ -51,6 +51,8 @@ FBUS_API const char *fbus_version_string(void);
 #define FBUS_DIM_MAX       16384 /* widest and tallest frame accepted */
 #define FBUS_PLANES_MAX    3
 #define FBUS_MODE_DEFAULT  0660
+#define FBUS_LOSSLESS_MAX  8    /* lossless readers on one bus */
+#define FBUS_LOSSLESS_WAIT_DEFAULT 1000 /* ms a writer waits for a lossless reader */
 
 /*
  * Error codes. They sit far below any errno so that -errno and FBUS_E* never
@@ -168,6 +170,12 @@ struct fbus_writer_opts {
     uint32_t key;   /* 0: derived from the name */
     uint32_t slot_size; /* 0: the format's sizeimage; larger to leave room (MJPEG) */
     int keep;       /* non-zero: fbus_writer_close() leaves the bus in place, marked closed */
+    /*
+     * How long claim waits for a lossless reader to consume old frames before
+     * it overwrites one (counted as that reader's drop). 0: the default
+     * (FBUS_LOSSLESS_WAIT_DEFAULT). Without lossless readers claim never waits.
+     */
+    unsigned lossless_wait_ms;
 };
 
 FBUS_API void fbus_writer_opts_init(struct fbus_writer_opts *opts);
@@ -196,7 +204,9 @@ struct fbus_wslot {
 
 /*
  * Claims a free slot for the next frame: never the latest published one,
- * never one a reader holds; the oldest such. Never blocks. Returns 0, or
+ * never one a reader holds; the oldest such. Never blocks while no lossless
+ * reader is attached; with one, waits up to opts.lossless_wait_ms for it to
+ * consume old frames (and for a slot to come free). Returns 0, or
  * FBUS_ENOSLOT when readers hold every candidate (the frame is counted as
  * dropped; try again with the next frame), FBUS_ESTATE if a slot is already
  * claimed, or -errno.
@@ -236,6 +246,8 @@ FBUS_API void fbus_writer_count_drop(fbus_writer *w);
 /*
  * Closes the writer: aborts a claimed slot, marks the bus closed, wakes the
  * readers, and removes segment and semaphore set unless opts.keep was set.
+ * Before removing, it waits (up to opts.lossless_wait_ms) for lossless readers
+ * to release every frame published for them.
  * Accepts NULL. Returns 0 or the first -errno met while removing.
  */
 FBUS_API int fbus_writer_close(fbus_writer *w);
@@ -246,6 +258,15 @@ typedef struct fbus_reader fbus_reader;
 
 struct fbus_reader_opts {
     uint32_t key; /* 0: derived from the name */
+    /*
+     * Non-zero: a lossless reader. It gets every frame, in order, from the first
+     * the writer publishes after it attached (after_seq is ignored): the writer
+     * waits for it (up to its bound) instead of overwriting a frame it has not
+     * released. A gap in seq means the writer stopped waiting; fbus_info counts
+     * those drops. At most FBUS_LOSSLESS_MAX per bus (FBUS_EBUSY beyond).
+     * If it dies, the kernel forgets it at once (SEM_UNDO).
+     */
+    int lossless;
 };
 
 FBUS_API void fbus_reader_opts_init(struct fbus_reader_opts *opts);
@@ -319,6 +340,13 @@ struct fbus_info {
     int64_t age_ns;          /* now - last publish on CLOCK_MONOTONIC; -1 if none */
     double fps;              /* publish rate over the last second or so; 0 if stale */
     uint64_t created_ns;     /* CLOCK_REALTIME ns when the segment was made */
+    unsigned lossless_count; /* lossless readers attached */
+    struct fbus_lossless_info {
+        int32_t pid;       /* as the writer armed it; 0 if not armed yet */
+        uint64_t start_seq; /* first frame kept for it */
+        uint64_t drops;    /* frames it lost because the writer stopped waiting */
+        int pending;       /* frames published for it and not yet released */
+    } lossless[FBUS_LOSSLESS_MAX];
 };
 
 /*
