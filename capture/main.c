@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,6 +497,19 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* With --verbose: CPU time per frame, the figure that matters on a small board. */
+static void report_cpu(const struct capture *c)
+{
+    struct rusage ru;
+
+    if (!c->o.verbose || !c->published || getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fbus_log_info(TAG, "cpu: %.3f ms per frame (user %.3f s, system %.3f s, %" PRIu64 " frames)",
+                  (user + sys) * 1e3 / (double)c->published, user, sys, c->published);
+}
+
 static int exit_for_open(int rc)
 {
     return rc == -ENOMEM ? CAP_EXIT_ERROR : CAP_EXIT_SOURCE;
@@ -527,6 +541,7 @@ static int capture_main(struct capture *c)
         fbus_log_info(TAG, "stopping on %s", strsignal(g_stop));
     fbus_log_info(TAG, "%" PRIu64 " frames published, %" PRIu64 " dropped; bus '%s' %s",
                   c->published, dropped, c->o.bus, c->o.keep ? "kept (closed)" : "removed");
+    report_cpu(c);
     c->ops->close(c->src);
     if ((rc = fbus_writer_close(c->w)) != 0) {
         fbus_log_error(TAG, "closing bus '%s': %s", c->o.bus, fbus_strerror(rc));

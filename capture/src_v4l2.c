@@ -61,6 +61,7 @@ struct v4l2_source {
     int streaming;
     int userptr;        /* the driver offers V4L2_MEMORY_USERPTR */
     uint32_t min_bytes; /* frames shorter than this are not whole */
+    uint64_t ahead_ns;  /* furthest the driver's timestamps ran ahead of the clock */
 };
 
 static const char *fcc(uint32_t f, char buf[5])
@@ -373,6 +374,9 @@ static void v4l2_close_source(struct cap_source *s)
 
     if (!v)
         return;
+    if (v->ahead_ns)
+        fbus_log_debug(TAG, "%s: driver timestamps ran up to %.3f ms ahead of the clock", v->path,
+                       (double)v->ahead_ns / 1e6);
     if (v->streaming)
         cap_xioctl(v->fd, VIDIOC_STREAMOFF, &type);
     for (unsigned i = 0; i < v->nbufs; i++)
@@ -456,14 +460,30 @@ static int dequeue(struct v4l2_source *v, struct v4l2_buffer *b)
     return rc ? rc : 1;
 }
 
-/* The driver's time of the frame when it is on CLOCK_MONOTONIC (the bus clock), else now. */
-static uint64_t frame_time(const struct v4l2_buffer *b)
+/*
+ * The driver's time of the frame when it is on CLOCK_MONOTONIC (the bus
+ * clock), else now. Never later than now: vivid stamps a frame with its
+ * ideal end-of-frame time, which under load can still lie ahead, and a
+ * reader computing now - timestamp must not get a negative age.
+ */
+static uint64_t frame_time(struct v4l2_source *v, const struct v4l2_buffer *b)
 {
+    uint64_t now = fbus_now_ns();
     uint64_t t =
         (uint64_t)b->timestamp.tv_sec * 1000000000u + (uint64_t)b->timestamp.tv_usec * 1000u;
 
     if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC || !t)
-        return fbus_now_ns();
+        return now;
+    if (t > now) {
+        if (!v->ahead_ns)
+            fbus_log_debug(TAG,
+                           "%s: the driver's timestamps run ahead of the clock (%.3f ms); "
+                           "using the time of dequeueing for those frames",
+                           v->path, (double)(t - now) / 1e6);
+        if (t - now > v->ahead_ns)
+            v->ahead_ns = t - now;
+        return now;
+    }
     return t;
 }
 
@@ -516,7 +536,7 @@ static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
         fbus_writer_count_drop(w);
         return CAP_NOFRAME;
     }
-    rc = fbus_writer_commit(w, (size_t)n, frame_time(b));
+    rc = fbus_writer_commit(w, (size_t)n, frame_time(v, b));
     return rc ? rc : CAP_FRAME;
 }
 
