@@ -35,6 +35,7 @@ struct fbus_writer {
     uint64_t win_frames;
     uint64_t lossless_wait_ns;
     int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
+    uint32_t credits;                 /* bit k: a credit of reader k taken for this claim */
 };
 
 void fbus_writer_opts_init(struct fbus_writer_opts *opts)
@@ -138,29 +139,31 @@ fail_free:
 }
 
 /*
- * Slots other than the latest, oldest first, leaving out the `keep` newest
- * frames (a lossless reader has not consumed them). Returns how many.
+ * Slots the writer may fill, oldest first: never the latest, and never one of
+ * the `keep` newest frames (a lossless reader has not consumed them). The
+ * newest frame is not always the latest: a writer killed between descriptor
+ * and `latest` leaves a whole, newer frame behind. Returns how many.
  */
 static unsigned candidates(const fbus_writer *w, unsigned keep, unsigned order[FBUS_SLOTS_MAX])
 {
     uint32_t latest = w->seg.hdr->latest;
     int any = w->seg.hdr->last_seq != 0;
-    unsigned n = 0;
+    unsigned all[FBUS_SLOTS_MAX], n = 0, m = 0;
 
     for (unsigned i = 0; i < w->seg.slots; i++) {
-        if (any && i == latest)
-            continue;
         unsigned j = n++;
-        while (j > 0 && w->slot_seq[order[j - 1]] > w->slot_seq[i]) {
-            order[j] = order[j - 1];
+        while (j > 0 && w->slot_seq[all[j - 1]] > w->slot_seq[i]) {
+            all[j] = all[j - 1];
             j--;
         }
-        order[j] = i;
+        all[j] = i;
     }
-    /* The latest is the newest frame: it counts as one of the kept. */
-    if (any && keep > 1)
-        n = keep - 1 >= n ? 0 : n - (keep - 1);
-    return n;
+    n = keep >= n ? 0 : n - keep;
+    for (unsigned j = 0; j < n; j++) {
+        if (!(any && all[j] == latest))
+            order[m++] = all[j];
+    }
+    return m;
 }
 
 static struct timespec ns_to_ts(uint64_t ns)
@@ -169,7 +172,12 @@ static struct timespec ns_to_ts(uint64_t ns)
     return ts;
 }
 
-/* Marks reader k armed from the next frame, once it has set its credit (same pid on both). */
+/*
+ * Marks reader k armed from the next frame, once it has set its credit (same
+ * pid on both semaphores). A reader a previous writer armed (its pid is in the
+ * header and it still holds lreg[k]) is adopted as it is: a restarted writer
+ * goes on keeping its frames.
+ */
 static void arm(fbus_writer *w, unsigned k)
 {
     struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
@@ -178,6 +186,10 @@ static void arm(fbus_writer *w, unsigned k)
     if (w->armed[k] && w->armed[k] == p)
         return;
     w->armed[k] = 0;
+    if (p > 0 && l->pid == p) {
+        w->armed[k] = p;
+        return;
+    }
     FBUS_STORE_REL(&l->pid, 0);
     if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
         return;
@@ -195,28 +207,49 @@ static void disarm(fbus_writer *w, unsigned k)
 
 /*
  * Takes one credit of reader k, waiting in short slices until deadline (and
- * noticing if it dies meanwhile). Returns the credits it had, conservatively
- * (>= 1), or 0 if it timed out, or -1 if the reader is gone.
+ * noticing if it dies meanwhile). The take carries SEM_UNDO so that, should we
+ * die before the frame is published, the kernel gives it back; commit then
+ * settles the undo (see settle_credits). Returns the credits it had,
+ * conservatively (>= 1), or 0 if it timed out, or -1 if the reader is gone.
  */
 static int take_credit(fbus_writer *w, unsigned k, int had, uint64_t deadline)
 {
-    struct sembuf op = {.sem_num = FBUS_SEM_CREDIT(k), .sem_op = -1, .sem_flg = 0};
+    struct sembuf op = {.sem_num = FBUS_SEM_CREDIT(k), .sem_op = -1, .sem_flg = SEM_UNDO};
 
     for (;;) {
         uint64_t now = fbus_now_ns(), slice = 10000000u;
         if (now >= deadline)
-            op.sem_flg = IPC_NOWAIT;
+            op.sem_flg |= IPC_NOWAIT;
         else if (deadline - now < slice)
             slice = deadline - now;
         struct timespec ts = ns_to_ts(slice);
-        if (semtimedop(w->semid, &op, 1, &ts) == 0)
+        if (semtimedop(w->semid, &op, 1, &ts) == 0) {
+            w->credits |= 1u << k;
             return had > 1 ? had : 1;
+        }
         if (errno != EAGAIN && errno != EINTR)
             return -1;
         if (semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
             return -1;
-        if (op.sem_flg == IPC_NOWAIT)
+        if (op.sem_flg & IPC_NOWAIT)
             return 0;
+    }
+}
+
+/*
+ * The frame is about to be published: make the credits taken for it final.
+ * {+1 with SEM_UNDO, -1 without} leaves the value as it is and brings our undo
+ * adjustment back to 0, so it never accumulates (ERANGE after 32767) and is not
+ * given back when we exit. With give_back (abort) only the first half runs.
+ */
+static void settle_credits(fbus_writer *w, int give_back)
+{
+    for (unsigned k = 0; w->credits && k < FBUS_LOSSLESS_MAX; k++) {
+        if (!(w->credits & (1u << k)))
+            continue;
+        fbus__sem_op(w->semid, FBUS_SEM_CREDIT(k), 1, SEM_UNDO | IPC_NOWAIT,
+                     give_back ? USHRT_MAX : FBUS_SEM_CREDIT(k), -1, IPC_NOWAIT);
+        w->credits &= ~(1u << k);
     }
 }
 
@@ -309,8 +342,10 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
                               SEM_UNDO | IPC_NOWAIT);
         if (rc == FBUS_EAGAIN)
             continue;
-        if (rc != 0)
+        if (rc != 0) {
+            settle_credits(w, 1);
             return rc;
+        }
         take_slot(w, order[k], slot);
         return 0;
     }
@@ -318,6 +353,7 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
         take_slot(w, order[0], slot);
         return 0;
     }
+    settle_credits(w, 1); /* no frame, so no credit spent */
     fbus_writer_count_drop(w);
     return FBUS_ENOSLOT;
 }
@@ -358,6 +394,12 @@ int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
     d->publish_ns = now;
     d->bytesused = (uint32_t)bytesused;
     d->flags = 0;
+    /*
+     * Credits become final before the frame becomes visible: dying in between
+     * leaks a credit (the writer waits more), never the reverse (a frame that
+     * took no credit would let the writer overwrite an unread one later).
+     */
+    settle_credits(w, 0);
     FBUS_STORE(&d->seq, w->next_seq);
     /*
      * busy goes back to 0 before the slot becomes latest, so a reader never
@@ -387,6 +429,7 @@ int fbus_writer_abort(fbus_writer *w)
         return FBUS_ESTATE;
     i = (unsigned)w->claimed;
     w->claimed = -1;
+    settle_credits(w, 1);
     return fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
 }
 
