@@ -7,8 +7,10 @@
 #   fbus_vm_arch(<var>)
 #       Debian name of the target arch (amd64, arm64, armhf) in <var>, or "" if the harness
 #       cannot boot one.
-#   fbus_vm_static_executable(<target> [V4L2])
-#       Links <target> statically; V4L2 adds libv4l2 and the static libraries it needs.
+#   fbus_vm_static_executable(<target> [V4L2] [PNG])
+#       Links <target> statically; V4L2 adds libv4l2 and the static libraries it needs, PNG
+#       adds libpng16.a and zlib. A target that links PkgConfig::PNG (the shared libpng, by
+#       full path to the .so) cannot be linked statically: give it PNG instead.
 #   fbus_add_vm_test(<name> <arch> <script> [BINS] <bin>... [DATA <file>...] [ENV <N=V>...]
 #                    [EXPECT <exported-name>...] [TIMEOUT <seconds>])
 #       A ctest test (label "vm") that boots the VM for <arch>, copies the <bin>s (targets or
@@ -54,9 +56,13 @@ if(NOT TARGET fbus_vm_v4l2_static)
     target_link_libraries(fbus_vm_v4l2_static INTERFACE v4l2 v4lconvert jpeg m dl)
     target_link_options(fbus_vm_v4l2_static INTERFACE -pthread)
 endif()
+if(NOT TARGET fbus_vm_png_static)
+    add_library(fbus_vm_png_static INTERFACE)
+    target_link_libraries(fbus_vm_png_static INTERFACE png16 z m)
+endif()
 
 function(fbus_vm_static_executable target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "V4L2" "" "")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "V4L2;PNG" "" "")
     # Sanitizer runtimes cannot be linked statically: drop what the build options added.
     foreach(prop COMPILE_OPTIONS LINK_OPTIONS)
         get_target_property(opts ${target} ${prop})
@@ -68,6 +74,9 @@ function(fbus_vm_static_executable target)
     target_link_options(${target} PRIVATE -static)
     if(ARG_V4L2)
         target_link_libraries(${target} PRIVATE fbus_vm_v4l2_static)
+    endif()
+    if(ARG_PNG)
+        target_link_libraries(${target} PRIVATE fbus_vm_png_static)
     endif()
 endfunction()
 
