@@ -283,3 +283,39 @@ TEST_F(Lossless, AtMostEightPerBus)
         fbus_reader_close(r);
     fbus_writer_close(w);
 }
+
+/*
+ * SEM_UNDO adjustments are capped at 32767: an operation one process only ever
+ * increments must not carry it. 40,000 frames through a lossless reader prove
+ * neither side accumulates an adjustment (ERANGE would stop the writer).
+ */
+TEST_F(Lossless, FortyThousandFramesNoUndoOverflow)
+{
+    std::string n = bus("llr");
+    struct fbus_format f;
+    fbus_format_init(&f, FBUS_FMT_GREY, 16, 16);
+    fbus_writer *w;
+    ASSERT_EQ(0, fbus_writer_open(&w, n.c_str(), &f, nullptr));
+    fbus_reader *r = open_lossless(n);
+    ASSERT_NE(nullptr, r);
+    std::vector<uint8_t> px(f.sizeimage, 3);
+    struct fbus_frame fr;
+    uint64_t last = 0;
+    for (int i = 0; i < 40000; i++) {
+        ASSERT_EQ(0, fbus_writer_publish(w, px.data(), px.size(), 0)) << "frame " << i;
+        ASSERT_EQ(0, fbus_reader_acquire(r, &fr, 0, 1000)) << "frame " << i;
+        if (last) {
+            ASSERT_EQ(last + 1, fr.seq);
+        }
+        last = fr.seq;
+        ASSERT_EQ(0, fbus_reader_release(r, &fr));
+    }
+    struct fbus_info info;
+    ASSERT_EQ(0, fbus_info_get(n.c_str(), 0, &info));
+    ASSERT_EQ(1u, info.lossless_count);
+    EXPECT_EQ(getpid(), info.lossless[0].pid) << "still armed: no semop failed on the way";
+    EXPECT_EQ(0u, info.lossless[0].drops);
+    EXPECT_EQ(0, info.lossless[0].pending) << "every credit came back";
+    fbus_reader_close(r);
+    fbus_writer_close(w);
+}
