@@ -348,6 +348,7 @@ int main(int argc, char **argv)
     const char *cmd;
 
     fbus_log_init("fbus");
+    fbus_log_set_timestamps(0);
     if (argc < 2)
         return usage(stderr);
     cmd = argv[1];

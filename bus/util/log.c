@@ -22,6 +22,7 @@
 static const char *log_prog = "fbus";
 static int log_level = FBUS_LOG_INFO;
 static uint64_t log_start_ns;
+static int log_stamps = 1;
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t mono_ns(void)
@@ -38,6 +39,11 @@ void fbus_log_init(const char *prog)
         log_prog = slash ? slash + 1 : prog;
     }
     log_start_ns = mono_ns();
+}
+
+void fbus_log_set_timestamps(int on)
+{
+    log_stamps = on;
 }
 
 void fbus_log_set_level(int level)
@@ -91,8 +97,11 @@ static void emit(const char *tag, int err, const char *suffix, const char *fmt, 
     uint64_t t = mono_ns() - log_start_ns;
     char ebuf[128];
 
-    append(&l, "%s: [%4llu.%06llu] ", log_prog, (unsigned long long)(t / 1000000000u),
-           (unsigned long long)(t % 1000000000u / 1000u));
+    if (log_stamps || log_level >= FBUS_LOG_DEBUG)
+        append(&l, "%s: [%4llu.%06llu] ", log_prog, (unsigned long long)(t / 1000000000u),
+               (unsigned long long)(t % 1000000000u / 1000u));
+    else
+        append(&l, "%s: ", log_prog);
     if (tag) {
         append(&l, "%s: ", tag);
     }
