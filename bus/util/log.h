@@ -32,6 +32,11 @@ enum fbus_log_level {
  * outlive the logging: argv[0] does.
  */
 void fbus_log_init(const char *prog);
+/*
+ * Timestamps on (the default, for programs that run for a while) or off (for
+ * one-shot commands, where they are noise); at debug level they are always on.
+ */
+void fbus_log_set_timestamps(int on);
 /* Drops messages above level, clamped to ERROR..DEBUG. Set it before starting threads. */
 void fbus_log_set_level(int level);
 int fbus_log_get_level(void);
