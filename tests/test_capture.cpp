@@ -151,6 +151,12 @@ Diff diff(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b)
     return d;
 }
 
+/* Test names from a fourcc parameter: .../YUYV. */
+std::string fourcc_name(const ::testing::TestParamInfo<const char *> &info)
+{
+    return info.param;
+}
+
 } // namespace
 
 class Capture : public BusTest
@@ -206,7 +212,8 @@ TEST_P(CapturePattern, FrameCounterIsTheSequenceNumberAndTimestampsIncrease)
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, CapturePattern,
-                         ::testing::Values("YUYV", "UYVY", "NV12", "YU12", "RGB3", "BGR3", "GREY"));
+                         ::testing::Values("YUYV", "UYVY", "NV12", "YU12", "RGB3", "BGR3", "GREY"),
+                         fourcc_name);
 
 TEST_F(Capture, StillPatternAndDefaultsAre640x480Yuyv)
 {
@@ -257,7 +264,10 @@ TEST_P(CaptureSignal, StopsCleanlyAndRemovesTheBus)
     EXPECT_FALSE(ipc_present("sem", n)) << "semaphore set left in /proc/sysvipc/sem";
 }
 
-INSTANTIATE_TEST_SUITE_P(IntTerm, CaptureSignal, ::testing::Values(SIGINT, SIGTERM));
+INSTANTIATE_TEST_SUITE_P(IntTerm, CaptureSignal, ::testing::Values(SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int> &i) {
+                             return std::string(i.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
 
 TEST_F(Capture, KeepLeavesTheClosedBusAfterSigterm)
 {
@@ -419,7 +429,8 @@ TEST_P(CapturePngYuv, SnapIsWithinTheDocumentedTolerance)
     RecordProperty("max_error", d.max);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, CapturePngYuv, ::testing::Values("YUYV", "NV12", "YU12"));
+INSTANTIATE_TEST_SUITE_P(Formats, CapturePngYuv, ::testing::Values("YUYV", "NV12", "YU12"),
+                         fourcc_name);
 
 TEST_F(CapturePng, CountStopsAfterNFrames)
 {
@@ -470,6 +481,7 @@ TEST_F(CapturePng, BrokenFilesAndEmptyGlobsAreClearErrors)
 /* ---- Bad input: exit code, message, and no bus left behind ------------------------------- */
 
 struct BadInput {
+    const char *name;              /* of the test case */
     std::vector<std::string> args; /* "@" stands for the test's bus name */
     int status;
     const char *message;
@@ -494,40 +506,82 @@ TEST_P(CaptureBadInput, ExitsWithAMessageSayingWhatToDo)
     EXPECT_EQ(FBUS_ENOBUS, fbus_info_get(n.c_str(), 0, &info)) << "a bus was made anyway";
 }
 
+std::string bad_input_name(const ::testing::TestParamInfo<BadInput> &info)
+{
+    return info.param.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Usage, CaptureBadInput,
     ::testing::Values(
-        BadInput{{"--source", "test"}, EX_USAGE, "--bus NAME is required"},
-        BadInput{{"--bus", "Cam/0", "--source", "test"}, EX_USAGE, "not a valid bus name"},
-        BadInput{{"--bus", "@", "--source", "test", "--mode", "999"}, EX_USAGE, "bad --mode"},
-        BadInput{{"--bus", "@", "--source", "test", "--mode", "0400"},
+        BadInput{"NoBus", {"--source", "test"}, EX_USAGE, "--bus NAME is required"},
+        BadInput{
+            "BadBusName", {"--bus", "Cam/0", "--source", "test"}, EX_USAGE, "not a valid bus name"},
+        BadInput{"ModeNotOctal",
+                 {"--bus", "@", "--source", "test", "--mode", "999"},
+                 EX_USAGE,
+                 "bad --mode"},
+        BadInput{"ModeOwnerCannotWrite",
+                 {"--bus", "@", "--source", "test", "--mode", "0400"},
                  EX_USAGE,
                  "read and write for the owner"},
-        BadInput{{"--bus", "@", "--source", "test", "--mode", "rw"}, EX_USAGE, "bad --mode"},
-        BadInput{{"--bus", "@", "--source", "test", "--size", "640"}, EX_USAGE, "WIDTHxHEIGHT"},
-        BadInput{{"--bus", "@", "--source", "test", "--size", "0x480"}, EX_USAGE, "bad --size"},
-        BadInput{{"--bus", "@", "--source", "test", "--fps", "0"}, EX_USAGE, "bad --fps"},
-        BadInput{{"--bus", "@", "--source", "test", "--slots", "1"}, EX_USAGE, "2 to 16"},
-        BadInput{{"--bus", "@", "--source", "test", "--slots", "17"}, EX_USAGE, "2 to 16"},
-        BadInput{{"--bus", "@", "--source", "test", "--count", "0"}, EX_USAGE, "bad --count"},
         BadInput{
-            {"--bus", "@", "--source", "test", "--format", "XYZW"}, EX_USAGE, "use YUYV, UYVY"},
-        BadInput{{"--bus", "@", "--source", "test", "extra"}, EX_USAGE, "unexpected argument"},
-        BadInput{{"--bus", "@", "--bogus"}, EX_USAGE, ""}));
+            "ModeWord", {"--bus", "@", "--source", "test", "--mode", "rw"}, EX_USAGE, "bad --mode"},
+        BadInput{"SizeWithoutX",
+                 {"--bus", "@", "--source", "test", "--size", "640"},
+                 EX_USAGE,
+                 "WIDTHxHEIGHT"},
+        BadInput{"SizeZero",
+                 {"--bus", "@", "--source", "test", "--size", "0x480"},
+                 EX_USAGE,
+                 "bad --size"},
+        BadInput{
+            "FpsZero", {"--bus", "@", "--source", "test", "--fps", "0"}, EX_USAGE, "bad --fps"},
+        BadInput{
+            "OneSlot", {"--bus", "@", "--source", "test", "--slots", "1"}, EX_USAGE, "2 to 16"},
+        BadInput{"SeventeenSlots",
+                 {"--bus", "@", "--source", "test", "--slots", "17"},
+                 EX_USAGE,
+                 "2 to 16"},
+        BadInput{"CountZero",
+                 {"--bus", "@", "--source", "test", "--count", "0"},
+                 EX_USAGE,
+                 "bad --count"},
+        BadInput{"UnknownFormat",
+                 {"--bus", "@", "--source", "test", "--format", "XYZW"},
+                 EX_USAGE,
+                 "use YUYV, UYVY"},
+        BadInput{"ExtraArgument",
+                 {"--bus", "@", "--source", "test", "extra"},
+                 EX_USAGE,
+                 "unexpected argument"},
+        BadInput{"UnknownOption", {"--bus", "@", "--bogus"}, EX_USAGE, ""}),
+    bad_input_name);
 
 INSTANTIATE_TEST_SUITE_P(
     Sources, CaptureBadInput,
-    ::testing::Values(
-        BadInput{{"--bus", "@", "--source", "test", "--format", "MJPG"},
-                 EX_SOURCE,
-                 "pick a raw --format"},
-        BadInput{
-            {"--bus", "@", "--source", "test", "--size", "641x480"}, EX_SOURCE, "an even width"},
-        BadInput{{"--bus", "@", "--source", "test", "--format", "NV12", "--size", "640x481"},
-                 EX_SOURCE,
-                 "even width and height"},
-        BadInput{{"--bus", "@", "--source", "test:zigzag"}, EX_SOURCE, "unknown pattern"},
-        BadInput{{"--bus", "@", "--source", "webcam:0"}, EX_SOURCE, "unknown --source"}));
+    ::testing::Values(BadInput{"PatternAsMjpg",
+                               {"--bus", "@", "--source", "test", "--format", "MJPG"},
+                               EX_SOURCE,
+                               "pick a raw --format"},
+                      BadInput{"OddWidthYuyv",
+                               {"--bus", "@", "--source", "test", "--size", "641x480"},
+                               EX_SOURCE,
+                               "an even width"},
+                      BadInput{"OddHeightNv12",
+                               {"--bus", "@", "--source", "test", "--format", "NV12", "--size",
+                                "640x481"},
+                               EX_SOURCE,
+                               "even width and height"},
+                      BadInput{"UnknownPattern",
+                               {"--bus", "@", "--source", "test:zigzag"},
+                               EX_SOURCE,
+                               "unknown pattern"},
+                      BadInput{"UnknownSourceKind",
+                               {"--bus", "@", "--source", "webcam:0"},
+                               EX_SOURCE,
+                               "unknown --source"}),
+    bad_input_name);
 
 class CaptureDevice : public Capture
 {
