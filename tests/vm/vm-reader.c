@@ -12,6 +12,10 @@
  *       Presses the (button) control named CONTROL of a V4L2 device, e.g. vivid's
  *       "Disconnect", which makes the device behave as if unplugged, and keeps the device open
  *       HOLD_S seconds more: vivid plugs itself back in when its last user closes it.
+ *   vm-reader set DEVICE CONTROL VALUE [HOLD_S]
+ *       The same for an integer control, e.g. vivid's "Percentage of Dropped Buffers".
+ *   vm-reader controls DEVICE
+ *       Lists the names of the device's controls.
  *   vm-reader check-png FILE WxH
  *       Is FILE a plausible picture of vivid's default pattern: that size, not uniform, and
  *       the eight 75 % colour bars (white yellow cyan green magenta red blue black) across
@@ -147,32 +151,60 @@ static int cmd_read(int argc, char **argv)
     return s.errors || s.last < count || s.frames * 10 < count * 9;
 }
 
-static int cmd_press(int argc, char **argv)
+/* Sets control `name` of fd to value; 0, or -1 after saying why. */
+static int set_control(int fd, const char *dev, const char *name, int value)
 {
     struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
-    int fd, rc = -1;
 
-    if (argc != 4 && argc != 5)
+    while (ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
+        if (!strcmp((const char *)q.name, name)) {
+            struct v4l2_control c = {.id = q.id, .value = value};
+            int rc = ioctl(fd, VIDIOC_S_CTRL, &c);
+            fprintf(stderr, "vm-reader: %s: '%s' = %d: %s\n", dev, name, value,
+                    rc ? strerror(errno) : "ok");
+            return rc ? -1 : 0;
+        }
+        q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+    }
+    fprintf(stderr, "vm-reader: %s: no control '%s'\n", dev, name);
+    return -1;
+}
+
+/* press DEVICE CONTROL [HOLD_S], set DEVICE CONTROL VALUE [HOLD_S] */
+static int cmd_set(int argc, char **argv, int press)
+{
+    int fd, rc, hold;
+
+    if (argc < 4 + !press || argc > 5 + !press)
         return 2;
     if ((fd = open(argv[2], O_RDWR | O_CLOEXEC)) < 0) {
         fprintf(stderr, "vm-reader: %s: %s\n", argv[2], strerror(errno));
         return 1;
     }
-    while (rc != 0 && ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
-        if (!strcmp((const char *)q.name, argv[3])) {
-            struct v4l2_control c = {.id = q.id, .value = 1};
-            rc = ioctl(fd, VIDIOC_S_CTRL, &c);
-            fprintf(stderr, "vm-reader: %s: pressed '%s': %s\n", argv[2], argv[3],
-                    rc ? strerror(errno) : "ok");
-        }
-        q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
-    }
-    if (rc == 0 && argc == 5)
-        sleep((unsigned)atoi(argv[4]));
+    rc = set_control(fd, argv[2], argv[3], press ? 1 : atoi(argv[4]));
+    hold = argc == 5 + !press ? atoi(argv[4 + !press]) : 0;
+    if (rc == 0 && hold > 0)
+        sleep((unsigned)hold);
     close(fd);
-    if (rc != 0)
-        fprintf(stderr, "vm-reader: %s: no control '%s' could be pressed\n", argv[2], argv[3]);
     return rc != 0;
+}
+
+static int cmd_controls(int argc, char **argv)
+{
+    struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
+    int fd;
+
+    if (argc != 3)
+        return 2;
+    if ((fd = open(argv[2], O_RDWR | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "vm-reader: %s: %s\n", argv[2], strerror(errno));
+        return 1;
+    }
+    for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL)
+        if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS)
+            printf("%s\n", (const char *)q.name);
+    close(fd);
+    return 0;
 }
 
 /* Bar i of the 75 % colour bars, at the centre of its column, in the row y. */
@@ -231,12 +263,18 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "read"))
         rc = cmd_read(argc, argv);
     else if (argc > 1 && !strcmp(argv[1], "press"))
-        rc = cmd_press(argc, argv);
+        rc = cmd_set(argc, argv, 1);
+    else if (argc > 1 && !strcmp(argv[1], "set"))
+        rc = cmd_set(argc, argv, 0);
+    else if (argc > 1 && !strcmp(argv[1], "controls"))
+        rc = cmd_controls(argc, argv);
     else if (argc > 1 && !strcmp(argv[1], "check-png"))
         rc = cmd_check_png(argc, argv);
     if (rc == 2)
         fprintf(stderr, "usage: vm-reader read BUS FOURCC WxH COUNT [TIMEOUT_S]\n"
                         "       vm-reader press DEVICE CONTROL [HOLD_S]\n"
+                        "       vm-reader set DEVICE CONTROL VALUE [HOLD_S]\n"
+                        "       vm-reader controls DEVICE\n"
                         "       vm-reader check-png FILE WxH\n");
     return rc;
 }

@@ -8,8 +8,11 @@
 #     SIGTERM leaves no IPC object behind;
 #  4. NV12 and YU12 (planar layouts from G_FMT);
 #  5. bad input on a real device: a size or format it cannot give, a busy device, a busy bus;
-#  6. unplug: vivid's "Disconnect" control, without --reconnect (exit 5) and with it (the bus
-#     stays up; rmmod + insmod brings the camera back and frames flow again);
+#  6. faults, with vivid's error-injection controls: unplug ("Disconnect") without --reconnect
+#     (exit 5) and with it (the bus stays up, frames resume when vivid plugs the device back
+#     in); a camera that stops delivering (every buffer dropped: poll timeout, exit 5); a frame
+#     flagged as an error (dropped, counted); a fatal streaming error (--reconnect restarts the
+#     stream); rmmod while streaming (refused);
 #  7. CPU time per frame, from --verbose.
 # What it measured goes to capture-report.txt, exported with the PNGs.
 . /etc/fbusvm.sh
@@ -203,7 +206,55 @@ ipc_clean
 note "unplug (vivid Disconnect) with --reconnect: bus kept at $n1 frames while away; after replug:"
 note "  $(cat /tmp/r8.txt)"
 
-step "6c. the driver cannot be unloaded while fbus-capture streams from it"
+step "6c. a camera that stops delivering: poll times out"
+vm-reader controls /dev/video0 >/tmp/ctrls.txt
+DROP="Percentage of Dropped Buffers" BROKEN="Inject V4L2_BUF_FLAG_ERROR"
+FATAL="Inject Fatal Streaming Error"
+for c in "$DROP" "$BROKEN" "$FATAL"; do
+    grep -qx "$c" /tmp/ctrls.txt || { cat /tmp/ctrls.txt; die "vivid has no control '$c'"; }
+done
+fbus-capture --bus cam8 --source /dev/video0 --size 320x180 2>/tmp/c10.txt &
+cap=$!
+wait_for /tmp/c10.txt "bus 'cam8'" 60
+fbus wait cam8 --seq 3 --timeout 30000
+vm-reader set /dev/video0 "$DROP" 100
+rc=0
+wait $cap || rc=$?
+cat /tmp/c10.txt
+vm-reader set /dev/video0 "$DROP" 0
+[ $rc = 5 ] || die "exit $rc after the camera stopped, not 5"
+grep -q "no frame for 3.0 s: the camera stopped delivering" /tmp/c10.txt || die "no stall message"
+ipc_clean
+note "camera stopped (vivid drops every buffer): $(grep -o 'no frame for.*delivering' /tmp/c10.txt), exit 5"
+
+step "6d. frames the driver flags as broken are dropped and counted"
+fbus-capture --bus cam9 --source /dev/video0 --size 320x180 --count 20 --keep 2>/tmp/c11.txt &
+cap=$!
+wait_for /tmp/c11.txt "bus 'cam9'" 60
+fbus wait cam9 --seq 3 --timeout 30000
+vm-reader press /dev/video0 "$BROKEN"
+wait $cap || die "capture with a broken frame failed"
+cat /tmp/c11.txt
+grep -q "dropping a broken frame" /tmp/c11.txt || die "the broken frame was not dropped"
+fbus info cam9 --json | grep -q '"dropped":[1-9]' || die "the broken frame was not counted"
+fbus rm cam9
+ipc_clean
+
+step "6e. a fatal streaming error with --reconnect: the stream is restarted"
+fbus-capture --bus cam10 --source /dev/video0 --size 320x180 --reconnect 2>/tmp/c12.txt &
+cap=$!
+wait_for /tmp/c12.txt "bus 'cam10'" 60
+fbus wait cam10 --seq 5 --timeout 30000
+vm-reader press /dev/video0 "$FATAL"
+wait_for /tmp/c12.txt "source is back" 30
+fbus wait cam10 --seq 20 --timeout 30000 || die "no frames after the restart"
+kill -TERM $cap
+wait $cap || die "fbus-capture did not exit 0 on SIGTERM"
+cat /tmp/c12.txt
+ipc_clean
+note "fatal streaming error: $(grep -o 'cannot dequeue.*' /tmp/c12.txt | head -1); restarted with --reconnect"
+
+step "6f. the driver cannot be unloaded while fbus-capture streams from it"
 fbus-capture --bus cam7 --source /dev/video0 --size 320x180 2>/tmp/c9.txt &
 cap=$!
 wait_for /tmp/c9.txt "bus 'cam7'" 60
