@@ -1,0 +1,1052 @@
+/*
+ * test_view.cpp - fbus-view as a person runs it: real processes on a real
+ * bus, a real X server (Xvfb) for the window. The window is judged on a
+ * screenshot of the X root window (xwd, parsed here): the 8 bars of the test
+ * pattern where the letterbox puts them, and the frame counter strip read
+ * back with fbus_tp_decode(). The headless modes are judged on their files
+ * and their --stats lines, against fbus_tp_draw() converted through the bus
+ * format, and on the writer's own published counter.
+ *
+ * The pattern comes from fbus-capture --source test when it is built, else
+ * from a writer forked here that draws the same fbus_tp_draw(seq) frames.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "fbus_test.h"
+#include "png_io.h"
+#include "testpattern.h"
+
+#if __has_include(<X11/Xlib.h>)
+#include <X11/Xlib.h>
+#include <dlfcn.h>
+#define HAVE_XLIB 1
+#endif
+
+#ifndef FBUS_VIEW
+
+TEST(View, NotBuilt)
+{
+    GTEST_SKIP() << "fbus-view is not built (FBUS_VIEWER=OFF): nothing to test";
+}
+
+#else
+
+namespace
+{
+
+const uint64_t MS = 1000000;
+
+bool in_ci()
+{
+    const char *ci = getenv("CI");
+    return ci && strcmp(ci, "true") == 0;
+}
+
+bool find_in_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    std::stringstream ss(path ? path : "/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+        if (access((dir + "/" + prog).c_str(), X_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A tool the test cannot do without: missing fails under CI=true, else skips loudly. */
+#define REQUIRE_TOOL(prog, pkg)                                                                    \
+    do {                                                                                           \
+        if (!find_in_path(prog)) {                                                                 \
+            if (in_ci())                                                                           \
+                FAIL() << prog << " is missing: install Debian's " << pkg;                         \
+            fprintf(stderr, "\n*** SKIPPING: %s not found; install Debian's %s ***\n\n", prog,     \
+                    pkg);                                                                          \
+            GTEST_SKIP() << prog << " not found (install " << pkg << ")";                          \
+        }                                                                                          \
+    } while (0)
+
+std::string read_file(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+size_t count_of(const std::string &hay, const std::string &needle)
+{
+    size_t n = 0;
+    for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1))
+        n++;
+    return n;
+}
+
+std::string fourcc_name(uint32_t fourcc)
+{
+    char b[5];
+    return fbus_fourcc_str(fourcc, b);
+}
+
+/* ---- the pattern source ------------------------------------------------ */
+
+struct Source {
+    uint32_t fourcc;
+    uint32_t w, h;
+    unsigned fps;
+    unsigned slots;
+};
+
+volatile sig_atomic_t g_writer_stop;
+
+void on_writer_signal(int)
+{
+    g_writer_stop = 1;
+}
+
+void pace(uint64_t start, uint64_t n, unsigned fps)
+{
+    uint64_t due = start + n * 1000000000ull / fps, now = fbus_now_ns();
+    if (due > now) {
+        struct timespec ts = {(time_t)((due - now) / 1000000000u),
+                              (long)((due - now) % 1000000000u)};
+        nanosleep(&ts, nullptr);
+    }
+}
+
+/* The forked pattern writer (stands in for fbus-capture --source test). Never returns. */
+[[noreturn]] void tp_writer_main(const std::string &bus, const Source &s)
+{
+    struct fbus_writer_opts o;
+    struct fbus_format f;
+    fbus_writer *w = nullptr;
+
+    signal(SIGTERM, on_writer_signal);
+    signal(SIGINT, on_writer_signal);
+    fbus_writer_opts_init(&o);
+    o.slots = s.slots;
+    if (fbus_format_init(&f, s.fourcc, s.w, s.h) != 0 ||
+        fbus_writer_open(&w, bus.c_str(), &f, &o) != 0)
+        _exit(3);
+    std::vector<uint8_t> rgb((size_t)s.w * s.h * 3);
+    uint64_t start = fbus_now_ns();
+    for (uint64_t n = 1; !g_writer_stop; n++) {
+        struct fbus_wslot slot;
+        if (fbus_writer_claim(w, &slot) == 0) {
+            fbus_tp_draw(rgb.data(), s.w, s.h, slot.seq);
+            fbus_convert_from_rgb24(&f, rgb.data(), slot.data);
+            fbus_writer_commit(w, f.sizeimage, 0);
+        }
+        pace(start, n, s.fps);
+    }
+    fbus_writer_close(w);
+    _exit(0); /* never exit(): the test's atexit handlers would remove the buses */
+}
+
+/* fbus-capture when it is built, unless FBUS_VIEW_TEST_SOURCE=fork asks for the writer above. */
+bool use_capture()
+{
+#ifdef FBUS_CAPTURE
+    const char *env = getenv("FBUS_VIEW_TEST_SOURCE");
+    return !(env && strcmp(env, "fork") == 0) && access(FBUS_CAPTURE, X_OK) == 0;
+#else
+    return false;
+#endif
+}
+
+pid_t start_source(const std::string &bus, const Source &s)
+{
+#ifdef FBUS_CAPTURE
+    if (use_capture()) {
+        std::string size = std::to_string(s.w) + "x" + std::to_string(s.h);
+        return fbus_spawn(fbus_prog_argv(FBUS_CAPTURE, {"--bus", bus, "--source", "test", "--size",
+                                                        size, "--format", fourcc_name(s.fourcc),
+                                                        "--fps", std::to_string(s.fps), "--slots",
+                                                        std::to_string(s.slots)}));
+    }
+#endif
+    pid_t pid = fork();
+    if (pid == 0)
+        tp_writer_main(bus, s);
+    return pid;
+}
+
+/* Waits until the bus carries s's format and a live writer has published new frames. */
+bool wait_source(const std::string &bus, const Source &s, int timeout_ms = 10000)
+{
+    uint64_t end = fbus_now_ns() + (uint64_t)timeout_ms * MS, first = 0;
+    while (fbus_now_ns() < end) {
+        struct fbus_info i;
+        if (fbus_info_get(bus.c_str(), 0, &i) == 0 && i.writer_alive && !i.superseded &&
+            i.format.fourcc == s.fourcc && i.format.width == s.w && i.format.height == s.h) {
+            if (!first)
+                first = i.last_seq + 1;
+            else if (i.last_seq > first)
+                return true;
+        }
+        usleep(10000);
+    }
+    return false;
+}
+
+uint64_t published(const std::string &bus)
+{
+    struct fbus_info i;
+    return fbus_info_get(bus.c_str(), 0, &i) == 0 ? i.published : 0;
+}
+
+uint64_t last_seq(const std::string &bus)
+{
+    struct fbus_info i;
+    return fbus_info_get(bus.c_str(), 0, &i) == 0 ? i.last_seq : 0;
+}
+
+/* What the viewer should show for frame seq: the pattern converted through the bus format. */
+std::vector<uint8_t> expected_rgb(uint32_t fourcc, uint32_t w, uint32_t h, uint64_t seq)
+{
+    struct fbus_format f;
+    std::vector<uint8_t> rgb((size_t)w * h * 3), out(rgb.size());
+    EXPECT_EQ(0, fbus_format_init(&f, fourcc, w, h));
+    std::vector<uint8_t> bus(f.sizeimage);
+    fbus_tp_draw(rgb.data(), w, h, seq);
+    EXPECT_EQ(0, fbus_convert_from_rgb24(&f, rgb.data(), bus.data()));
+    EXPECT_EQ(0, fbus_convert_to_rgb24(&f, bus.data(), bus.size(), out.data()));
+    return out;
+}
+
+/* ---- processes ----------------------------------------------------------- */
+
+/* Starts argv with stderr into errfile and, if out_fd, stdout into a pipe. */
+pid_t spawn_logged(const std::vector<std::string> &argv, const std::string &errfile,
+                   int *out_fd = nullptr, const std::string &cwd = "")
+{
+    int p[2] = {-1, -1};
+    if (out_fd && pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (e >= 0)
+            dup2(e, 2);
+        if (out_fd)
+            dup2(p[1], 1);
+        if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+            _exit(126);
+        std::vector<char *> a;
+        for (const auto &s : argv)
+            a.push_back(const_cast<char *>(s.c_str()));
+        a.push_back(nullptr);
+        execvp(a[0], a.data());
+        _exit(127);
+    }
+    if (out_fd) {
+        close(p[1]);
+        *out_fd = p[0];
+    }
+    return pid;
+}
+
+/* Waits until file holds `needle` at least n times. */
+bool wait_for_text(const std::string &file, const std::string &needle, size_t n, int timeout_ms)
+{
+    uint64_t end = fbus_now_ns() + (uint64_t)timeout_ms * MS;
+    do {
+        if (count_of(read_file(file), needle) >= n)
+            return true;
+        usleep(20000);
+    } while (fbus_now_ns() < end);
+    return false;
+}
+
+/* One --stats line: "fps=30.0 lat_p50_ms=... drops=0 drops_total=0 frames=N seq=S state=live". */
+struct StatsLine {
+    double fps = -1, p50 = -1, p99 = -1;
+    unsigned long long drops = 0, drops_total = 0, frames = 0, seq = 0;
+    char state[16] = "";
+};
+
+bool parse_stats(const std::string &line, StatsLine *s)
+{
+    return sscanf(line.c_str(),
+                  "fps=%lf lat_p50_ms=%lf lat_p99_ms=%lf drops=%llu drops_total=%llu frames=%llu "
+                  "seq=%llu state=%15s",
+                  &s->fps, &s->p50, &s->p99, &s->drops, &s->drops_total, &s->frames, &s->seq,
+                  s->state) == 8;
+}
+
+bool next_stats(int fd, StatsLine *s, int timeout_ms = 5000)
+{
+    std::string line;
+    return fbus_read_line(fd, &line, timeout_ms) && parse_stats(line, s);
+}
+
+/* ---- X: a private Xvfb and screenshots of it ------------------------------ */
+
+struct Shot {
+    int w = 0, h = 0;
+    std::vector<uint8_t> rgb;
+    const uint8_t *at(int x, int y) const
+    {
+        return &rgb[((size_t)y * w + x) * 3];
+    }
+};
+
+uint32_t be32(const std::string &d, size_t off)
+{
+    const uint8_t *p = (const uint8_t *)d.data() + off;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint8_t channel(uint32_t v, uint32_t mask)
+{
+    if (!mask)
+        return 0;
+    int shift = __builtin_ctz(mask), bits = __builtin_popcount(mask);
+    uint32_t c = (v & mask) >> shift;
+    return (uint8_t)(bits >= 8 ? c >> (bits - 8) : c * 255 / ((1u << bits) - 1));
+}
+
+/* An xwd dump (X11 XWDFileHeader: 25 big-endian CARD32, name, colours, ZPixmap) to RGB. */
+bool parse_xwd(const std::string &d, Shot *s)
+{
+    if (d.size() < 100 || be32(d, 4) != 7 || be32(d, 8) != 2 /* ZPixmap */)
+        return false;
+    uint32_t hs = be32(d, 0), w = be32(d, 16), h = be32(d, 20), msb = be32(d, 28);
+    uint32_t bpp = be32(d, 44), bpl = be32(d, 48), ncolors = be32(d, 76);
+    uint32_t rm = be32(d, 56), gm = be32(d, 60), bm = be32(d, 64);
+    size_t data = (size_t)hs + (size_t)ncolors * 12;
+    if ((bpp != 32 && bpp != 24) || d.size() < data + (size_t)bpl * h || w * (bpp / 8) > bpl)
+        return false;
+    s->w = (int)w;
+    s->h = (int)h;
+    s->rgb.resize((size_t)w * h * 3);
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *row = (const uint8_t *)d.data() + data + (size_t)y * bpl;
+        for (uint32_t x = 0; x < w; x++) {
+            const uint8_t *p = row + x * (bpp / 8);
+            uint32_t v = 0;
+            for (uint32_t b = 0; b < bpp / 8; b++)
+                v |= (uint32_t)p[b] << (msb ? 8 * (bpp / 8 - 1 - b) : 8 * b);
+            uint8_t *o = &s->rgb[((size_t)y * w + x) * 3];
+            o[0] = channel(v, rm);
+            o[1] = channel(v, gm);
+            o[2] = channel(v, bm);
+        }
+    }
+    return true;
+}
+
+class Xvfb
+{
+  public:
+    ~Xvfb()
+    {
+        stop();
+    }
+    /* Starts Xvfb on a free display (it picks the number: -displayfd). */
+    bool start(int w, int h)
+    {
+        int p[2];
+        if (pipe(p) != 0)
+            return false;
+        std::string screen = std::to_string(w) + "x" + std::to_string(h) + "x24";
+        pid_ = fork();
+        if (pid_ == 0) {
+            close(p[0]);
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 2); /* Xvfb's chatter about fonts and xkb */
+            std::string fd = std::to_string(p[1]);
+            execlp("Xvfb", "Xvfb", "-displayfd", fd.c_str(), "-screen", "0", screen.c_str(),
+                   "-nolisten", "tcp", "-noreset", (char *)nullptr);
+            _exit(127);
+        }
+        close(p[1]);
+        std::string num;
+        bool ok = fbus_read_line(p[0], &num, 20000) && !num.empty();
+        close(p[0]);
+        display_ = ":" + num;
+        w_ = w;
+        h_ = h;
+        return ok;
+    }
+    void stop()
+    {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            fbus_wait_child(pid_, 10000);
+        }
+        pid_ = -1;
+    }
+    bool shot(Shot *s) const
+    {
+        ProgResult r = fbus_run({"xwd", "-root", "-silent", "-display", display_}, 20000);
+        return r.status == 0 && parse_xwd(r.out, s);
+    }
+    const std::string &display() const
+    {
+        return display_;
+    }
+    int w_ = 0, h_ = 0;
+
+  private:
+    pid_t pid_ = -1;
+    std::string display_;
+};
+
+#ifdef HAVE_XLIB
+/*
+ * Presses and releases a key in the only top-level window of display, as
+ * a person at the keyboard would (SDL takes sent events like real ones).
+ * libX11 is opened at run time, so the test binary does not link it.
+ */
+bool send_key(const std::string &display, const char *keysym)
+{
+    static void *x = dlopen("libX11.so.6", RTLD_NOW | RTLD_LOCAL);
+#define XFN(name) reinterpret_cast<decltype(&name)>(dlsym(x, #name))
+    if (!x)
+        return false;
+    Display *d = XFN(XOpenDisplay)(display.c_str());
+    if (!d)
+        return false;
+    Window root = DefaultRootWindow(d), parent, *kids = nullptr;
+    unsigned n = 0;
+    bool ok = XFN(XQueryTree)(d, root, &root, &parent, &kids, &n) && n > 0;
+    if (ok) {
+        XKeyEvent e;
+        memset(&e, 0, sizeof(e));
+        e.display = d;
+        e.window = kids[n - 1];
+        e.root = root;
+        e.same_screen = True;
+        e.keycode = XFN(XKeysymToKeycode)(d, XFN(XStringToKeysym)(keysym));
+        XFN(XSetInputFocus)(d, e.window, RevertToParent, CurrentTime);
+        e.type = KeyPress;
+        XFN(XSendEvent)(d, e.window, True, KeyPressMask, (XEvent *)&e);
+        e.type = KeyRelease;
+        XFN(XSendEvent)(d, e.window, True, KeyReleaseMask, (XEvent *)&e);
+        XFN(XFlush)(d);
+    }
+    if (kids)
+        XFN(XFree)(kids);
+    XFN(XCloseDisplay)(d);
+    return ok;
+#undef XFN
+}
+#endif
+
+/* Sets an environment variable for the children started in its scope. */
+class EnvVar
+{
+  public:
+    EnvVar(const char *name, const char *value) : name_(name)
+    {
+        const char *old = getenv(name);
+        had_ = old != nullptr;
+        if (had_)
+            old_ = old;
+        if (value)
+            setenv(name, value, 1);
+        else
+            unsetenv(name);
+    }
+    ~EnvVar()
+    {
+        if (had_)
+            setenv(name_, old_.c_str(), 1);
+        else
+            unsetenv(name_);
+    }
+
+  private:
+    const char *name_;
+    bool had_;
+    std::string old_;
+};
+
+struct Rect {
+    int x, y, w, h;
+};
+
+/* Where fbus-view draws a fw x fh frame: its window centred on the screen, letterboxed. */
+Rect frame_rect(const Xvfb &x, int ww, int wh, int fw, int fh)
+{
+    Rect r;
+    if ((int64_t)ww * fh > (int64_t)wh * fw) {
+        r.h = wh;
+        r.w = (int)((int64_t)wh * fw / fh);
+    } else {
+        r.w = ww;
+        r.h = (int)((int64_t)ww * fh / fw);
+    }
+    r.x = (x.w_ - ww) / 2 + (ww - r.w) / 2;
+    r.y = (x.h_ - wh) / 2 + (wh - r.h) / 2;
+    return r;
+}
+
+bool near(const uint8_t *got, const uint8_t *want, int tol)
+{
+    for (int c = 0; c < 3; c++) {
+        if (abs((int)got[c] - (int)want[c]) > tol)
+            return false;
+    }
+    return true;
+}
+
+std::string rgb_str(const uint8_t *p)
+{
+    return "(" + std::to_string(p[0]) + "," + std::to_string(p[1]) + "," + std::to_string(p[2]) +
+           ")";
+}
+
+/*
+ * The 8 bars in the middle of their columns, black above and below the
+ * image when it is letterboxed, and the counter strip. "" if all is right.
+ */
+std::string check_pattern(const Shot &s, const Rect &r, int win_y, uint32_t *counter)
+{
+    const int tol = 10; /* SDL is within 1 of the exact value here; limited vs full range is 20 */
+    static const uint8_t black[3] = {0, 0, 0};
+    for (unsigned i = 0; i < FBUS_TP_BARS; i++) {
+        uint8_t want[3];
+        fbus_tp_bar_color(i, want);
+        int x = r.x + (int)((2 * i + 1) * r.w / 16), y = r.y + r.h / 3;
+        if (!near(s.at(x, y), want, tol))
+            return "bar " + std::to_string(i) + " at (" + std::to_string(x) + "," +
+                   std::to_string(y) + ") is " + rgb_str(s.at(x, y)) + ", want " + rgb_str(want);
+    }
+    if (r.y - win_y >= 4 && !near(s.at(r.x + r.w / 2, (win_y + r.y) / 2), black, 8))
+        return "letterbox band is not black: " + rgb_str(s.at(r.x + r.w / 2, (win_y + r.y) / 2));
+    std::vector<uint8_t> crop((size_t)r.w * r.h * 3);
+    for (int y = 0; y < r.h; y++)
+        memcpy(&crop[(size_t)y * r.w * 3], s.at(r.x, r.y + y), (size_t)r.w * 3);
+    if (fbus_tp_decode(crop.data(), (uint32_t)r.w, (uint32_t)r.h, (uint32_t)r.w * 3, counter) != 0)
+        return "no frame counter strip at the bottom of the image";
+    return "";
+}
+
+/*
+ * Takes screenshots until the pattern shows in r with a counter above
+ * `after` (so the window is live, not a stale picture). "" or the last problem.
+ */
+std::string wait_pattern(const Xvfb &x, const Rect &r, int win_y, uint32_t after, uint32_t *counter,
+                         int timeout_ms = 15000)
+{
+    uint64_t end = fbus_now_ns() + (uint64_t)timeout_ms * MS;
+    std::string why = "no screenshot";
+    do {
+        Shot s;
+        if (!x.shot(&s))
+            continue;
+        why = check_pattern(s, r, win_y, counter);
+        if (why.empty() && *counter > after)
+            return "";
+        if (why.empty())
+            why = "counter " + std::to_string(*counter) + " not past " + std::to_string(after);
+        usleep(50000);
+    } while (fbus_now_ns() < end);
+    return why;
+}
+
+/* ---- the fixture ------------------------------------------------------------- */
+
+class View : public BusTest
+{
+  protected:
+    void SetUp() override
+    {
+        char t[] = "/tmp/fbus-view-test-XXXXXX";
+        ASSERT_NE(nullptr, mkdtemp(t));
+        tmp_ = t;
+    }
+    void TearDown() override
+    {
+        for (pid_t p : kids_) {
+            kill(p, SIGCONT);
+            kill(p, SIGKILL);
+            waitpid(p, nullptr, 0);
+        }
+        BusTest::TearDown();
+        if (!tmp_.empty())
+            fbus_run({"rm", "-rf", tmp_});
+    }
+    pid_t source(const std::string &bus, const Source &s)
+    {
+        pid_t p = start_source(bus, s);
+        kids_.push_back(p);
+        EXPECT_TRUE(wait_source(bus, s))
+            << "source " << fourcc_name(s.fourcc) << " " << s.w << "x" << s.h << " did not start";
+        return p;
+    }
+    /* Stops a child with sig and waits for it. */
+    void stop(pid_t p, int sig)
+    {
+        kill(p, sig);
+        fbus_wait_child(p, 10000);
+        kids_.erase(std::remove(kids_.begin(), kids_.end(), p), kids_.end());
+    }
+    pid_t view(const std::vector<std::string> &args, const std::string &errfile,
+               int *out_fd = nullptr, const std::string &cwd = "")
+    {
+        pid_t p = spawn_logged(fbus_prog_argv(FBUS_VIEW, args), errfile, out_fd, cwd);
+        kids_.push_back(p);
+        return p;
+    }
+    std::vector<std::string> files() const
+    {
+        std::vector<std::string> v;
+        DIR *d = opendir(tmp_.c_str());
+        for (struct dirent *e; d && (e = readdir(d));) {
+            if (e->d_name[0] != '.')
+                v.push_back(e->d_name);
+        }
+        if (d)
+            closedir(d);
+        return v;
+    }
+    std::string tmp_;
+    std::vector<pid_t> kids_;
+};
+
+} // namespace
+
+/* ---- (1) the window, under Xvfb ------------------------------------------- */
+
+/* "": the renderer fbus-view picks (SDL's software one under Xvfb); "opengl": GL shaders. */
+class ViewWindow : public View, public ::testing::WithParamInterface<const char *>
+{
+};
+
+TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
+{
+    REQUIRE_TOOL("Xvfb", "xvfb");
+    REQUIRE_TOOL("xwd", "x11-apps");
+    Xvfb x;
+    ASSERT_TRUE(x.start(800, 600)) << "Xvfb did not start";
+    EnvVar disp("DISPLAY", x.display().c_str());
+    EnvVar driver("SDL_RENDER_DRIVER", *GetParam() ? GetParam() : nullptr);
+    std::string n = bus("win"), err = tmp_ + "/view.err", err2 = tmp_ + "/stats.err";
+
+    /* Started before the bus exists: it waits, and says so once. */
+    pid_t v = view({"--bus", n, "--scale", "1", "--verbose"}, err);
+    ASSERT_TRUE(wait_for_text(err, "waiting for bus '" + n + "'", 1, 10000)) << read_file(err);
+    usleep(500000); /* a few retries later it has still said it only once */
+    EXPECT_EQ(1u, count_of(read_file(err), "follow: waiting for bus '" + n + "'"))
+        << read_file(err);
+
+    const int ww = 640, wh = 480, win_y = (600 - wh) / 2;
+    Source a = {FBUS_FMT_YUYV, 640, 480, 30, 2};
+    pid_t w = source(n, a);
+    uint32_t c0 = 0, c1 = 0;
+    std::string why = wait_pattern(x, frame_rect(x, ww, wh, 640, 480), win_y, 0, &c0);
+    ASSERT_EQ("", why) << "YUYV 640x480 " << read_file(err);
+    EXPECT_EQ("", wait_pattern(x, frame_rect(x, ww, wh, 640, 480), win_y, c0, &c1))
+        << "the picture does not move";
+    EXPECT_TRUE(wait_for_text(err, "title: " + n + " - YUYV 640x480 -", 1, 5000) ||
+                wait_for_text(err, "title: " + n + " — YUYV 640x480 —", 1, 100))
+        << read_file(err);
+
+    /* A second viewer on the same bus at once. */
+    int sfd;
+    pid_t v2 = view({"--bus", n, "--headless", "--stats"}, err2, &sfd);
+    StatsLine st;
+    ASSERT_TRUE(next_stats(sfd, &st) && next_stats(sfd, &st)) << read_file(err2);
+    EXPECT_GT(st.fps, 20.0);
+
+    /* Format change: a new writer with another size and format; the window letterboxes it. */
+    stop(w, SIGTERM);
+    Source b = {FBUS_FMT_NV12, 640, 360, 30, 2};
+    w = source(n, b);
+    Rect rb = frame_rect(x, ww, wh, 640, 360);
+    EXPECT_EQ(60 + win_y, rb.y);
+    ASSERT_EQ("", wait_pattern(x, rb, win_y, 0, &c0)) << "NV12 640x360 " << read_file(err);
+
+    /* Writer killed: "writer gone"; restarted: the same segment, numbering carries on. */
+    stop(w, SIGKILL);
+    EXPECT_TRUE(wait_for_text(err, "writer gone", 1, 5000)) << read_file(err);
+    uint32_t before = c0;
+    w = source(n, b);
+    EXPECT_EQ("", wait_pattern(x, rb, win_y, before, &c0)) << "after a writer restart";
+
+    /* Killed again and restarted in another format: the viewer follows the superseded bus. */
+    stop(w, SIGKILL);
+    Source c = {FBUS_FMT_YU12, 320, 240, 30, 3};
+    w = source(n, c);
+    EXPECT_EQ("", wait_pattern(x, frame_rect(x, ww, wh, 320, 240), win_y, 0, &c0))
+        << "YU12 320x240 after a restart in another format " << read_file(err);
+    stop(w, SIGKILL);
+    Source d = {FBUS_FMT_RGB24, 480, 270, 30, 2};
+    w = source(n, d);
+    EXPECT_EQ("", wait_pattern(x, frame_rect(x, ww, wh, 480, 270), win_y, 0, &c0))
+        << "RGB3 480x270 " << read_file(err);
+
+    stop(w, SIGTERM);
+    kill(v, SIGTERM);
+    EXPECT_EQ(0, fbus_wait_child(v, 10000)) << read_file(err);
+    kill(v2, SIGTERM);
+    EXPECT_EQ(0, fbus_wait_child(v2, 10000)) << read_file(err2);
+    close(sfd);
+    kids_.clear();
+    /* Said once per wait: at the start, and maybe after the clean close of the first writer. */
+    EXPECT_LE(count_of(read_file(err), "follow: waiting for bus '" + n + "'"), 2u)
+        << read_file(err);
+}
+
+INSTANTIATE_TEST_SUITE_P(Renderers, ViewWindow, ::testing::Values("", "opengl"),
+                         [](const ::testing::TestParamInfo<const char *> &i) {
+                             return std::string(*i.param ? i.param : "Auto");
+                         });
+
+/* The fbus-snap-<seq>.png files in dir: each must hold frame <seq>. Returns their seqs. */
+std::vector<uint32_t> check_snaps(const std::string &dir)
+{
+    std::vector<uint32_t> seqs;
+    DIR *d = opendir(dir.c_str());
+    for (struct dirent *e; d && (e = readdir(d));) {
+        unsigned long long seq;
+        uint32_t w, h, counter = 0;
+        uint8_t *rgb = nullptr;
+        if (sscanf(e->d_name, "fbus-snap-%llu.png", &seq) != 1)
+            continue;
+        EXPECT_EQ(0, fbus_png_read_rgb24((dir + "/" + e->d_name).c_str(), &rgb, &w, &h));
+        EXPECT_TRUE(rgb && fbus_tp_decode(rgb, w, h, w * 3, &counter) == 0) << e->d_name;
+        EXPECT_EQ((uint32_t)seq, counter) << e->d_name << " holds another frame";
+        free(rgb);
+        seqs.push_back((uint32_t)seq);
+    }
+    if (d)
+        closedir(d);
+    return seqs;
+}
+
+TEST_F(View, KeysPauseSnapshotFullscreenQuit)
+{
+#ifndef HAVE_XLIB
+    GTEST_SKIP() << "X11/Xlib.h was missing at build time (libx11-dev): keys not tested";
+#else
+    REQUIRE_TOOL("Xvfb", "xvfb");
+    REQUIRE_TOOL("xwd", "x11-apps");
+    Xvfb x;
+    ASSERT_TRUE(x.start(800, 600));
+    EnvVar disp("DISPLAY", x.display().c_str());
+    std::string n = bus("keys"), err = tmp_ + "/view.err";
+    source(n, {FBUS_FMT_YUYV, 640, 480, 30, 2});
+    pid_t v = view({"--bus", n, "--scale", "1", "--verbose"}, err, nullptr, tmp_);
+    const Rect win = frame_rect(x, 640, 480, 640, 480), screen = {0, 0, 800, 600};
+    uint32_t c = 0, c2 = 0;
+    ASSERT_EQ("", wait_pattern(x, win, win.y, 0, &c)) << read_file(err);
+
+    /* s: the next frame, as fbus-snap-<seq>.png in the current directory. */
+    ASSERT_TRUE(send_key(x.display(), "s"));
+    ASSERT_TRUE(wait_for_text(err, "saved fbus-snap-", 1, 5000)) << read_file(err);
+    EXPECT_EQ(1u, check_snaps(tmp_).size());
+
+    /* space: the picture stops; s then saves the very frame on the screen. */
+    ASSERT_TRUE(send_key(x.display(), "space"));
+    ASSERT_TRUE(wait_for_text(err, "paused", 1, 5000)) << read_file(err);
+    usleep(200000);
+    ASSERT_EQ("", wait_pattern(x, win, win.y, 0, &c));
+    usleep(300000);
+    ASSERT_EQ("", wait_pattern(x, win, win.y, 0, &c2));
+    EXPECT_EQ(c, c2) << "paused, yet the picture changed";
+    ASSERT_TRUE(send_key(x.display(), "s"));
+    ASSERT_TRUE(wait_for_text(err, "saved fbus-snap-", 2, 5000)) << read_file(err);
+    std::vector<uint32_t> snaps = check_snaps(tmp_);
+    EXPECT_NE(snaps.end(), std::find(snaps.begin(), snaps.end(), c))
+        << "no snapshot of frame " << c << ", the one on the screen";
+    ASSERT_TRUE(send_key(x.display(), "space"));
+    EXPECT_EQ("", wait_pattern(x, win, win.y, c, &c2)) << "still paused " << read_file(err);
+
+    /* f: full screen (by hand: no window manager runs here); f again: back. */
+    ASSERT_TRUE(send_key(x.display(), "f"));
+    EXPECT_EQ("", wait_pattern(x, screen, 0, 0, &c)) << "not full screen";
+    ASSERT_TRUE(send_key(x.display(), "f"));
+    EXPECT_EQ("", wait_pattern(x, win, win.y, 0, &c)) << "not back in its window";
+
+    /* q quits, with success. */
+    ASSERT_TRUE(send_key(x.display(), "q"));
+    EXPECT_EQ(0, fbus_wait_child(v, 10000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+#endif
+}
+
+/* ---- (2) headless record: every pixel, every sequence number --------------- */
+
+class ViewRecord : public View, public ::testing::WithParamInterface<uint32_t>
+{
+};
+
+TEST_P(ViewRecord, FramesAreThePatternAndGapsAreCounted)
+{
+    std::string n = bus("rec");
+    Source s = {GetParam(), 320, 240, 60, 2};
+    source(n, s);
+    std::string dir = tmp_ + "/rec";
+    const int count = 24;
+    ProgResult r = fbus_run(fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--record", dir,
+                                                       "--count", std::to_string(count)}),
+                            60000);
+    ASSERT_EQ(0, r.status) << r.err;
+
+    std::ifstream idx(dir + "/index.txt");
+    std::string line;
+    ASSERT_TRUE(std::getline(idx, line)) << "no index.txt";
+    EXPECT_EQ('#', line[0]);
+    unsigned long long first = 0, prev = 0, gaps = 0;
+    int lines = 0;
+    while (std::getline(idx, line)) {
+        char file[64], fc[8];
+        unsigned long long seq, gap, ts;
+        unsigned w, h;
+        ASSERT_EQ(7, sscanf(line.c_str(), "%63s %llu %llu %llu %7s %u %u", file, &seq, &gap, &ts,
+                            fc, &w, &h))
+            << line;
+        lines++;
+        char want[32];
+        snprintf(want, sizeof(want), "frame-%06d.png", lines);
+        EXPECT_STREQ(want, file) << "numbered by arrival";
+        EXPECT_EQ(fourcc_name(s.fourcc), fc);
+        if (prev) {
+            EXPECT_GT(seq, prev);
+            EXPECT_EQ(seq - prev - 1, gap) << "the gap column counts the missed frames";
+        } else {
+            first = seq;
+        }
+        prev = seq;
+        gaps += gap;
+
+        uint8_t *rgb = nullptr;
+        uint32_t pw, ph, counter;
+        ASSERT_EQ(0, fbus_png_read_rgb24((dir + "/" + file).c_str(), &rgb, &pw, &ph)) << file;
+        ASSERT_EQ(s.w, pw);
+        ASSERT_EQ(s.h, ph);
+        EXPECT_EQ(0, fbus_tp_decode(rgb, pw, ph, pw * 3, &counter));
+        EXPECT_EQ((uint32_t)seq, counter) << file << ": the picture is not frame " << seq;
+        std::vector<uint8_t> want_rgb = expected_rgb(s.fourcc, s.w, s.h, seq);
+        size_t bad = 0;
+        for (size_t i = 0; i < want_rgb.size(); i++)
+            bad += abs((int)rgb[i] - (int)want_rgb[i]) > 1;
+        EXPECT_EQ(0u, bad) << file << ": bytes differ from the pattern through "
+                           << fourcc_name(s.fourcc);
+        free(rgb);
+    }
+    EXPECT_EQ(count, lines);
+    EXPECT_EQ(prev - first + 1 - count, gaps) << "every sequence number is a file or a gap";
+    RecordProperty("gaps", std::to_string(gaps));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, ViewRecord,
+                         ::testing::Values(FBUS_FMT_YUYV, FBUS_FMT_UYVY, FBUS_FMT_NV12,
+                                           FBUS_FMT_YU12, FBUS_FMT_RGB24, FBUS_FMT_BGR24,
+                                           FBUS_FMT_GREY),
+                         [](const ::testing::TestParamInfo<uint32_t> &i) {
+                             return fourcc_name(i.param);
+                         });
+
+/* ---- (3) a stalled viewer never slows the writer ------------------------------ */
+
+/* Frames the writer published over ms. */
+uint64_t published_over(const std::string &bus, int ms)
+{
+    uint64_t a = published(bus);
+    usleep((useconds_t)ms * 1000);
+    return published(bus) - a;
+}
+
+class ViewStall : public View, public ::testing::WithParamInterface<bool>
+{
+};
+
+TEST_P(ViewStall, StoppedViewerDoesNotLowerTheWriterRateAndResumesOnTheNewest)
+{
+    bool window = GetParam();
+    std::unique_ptr<Xvfb> x;
+    std::unique_ptr<EnvVar> disp;
+    if (window) {
+        REQUIRE_TOOL("Xvfb", "xvfb");
+        x.reset(new Xvfb);
+        ASSERT_TRUE(x->start(800, 600));
+        disp.reset(new EnvVar("DISPLAY", x->display().c_str()));
+    }
+    std::string n = bus("stall"), err = tmp_ + "/view.err";
+    const unsigned fps = 200;
+    source(n, {FBUS_FMT_YUYV, 320, 240, fps, 2});
+    int fd;
+    std::vector<std::string> args = {"--bus", n, "--stats"};
+    if (!window)
+        args.push_back("--headless");
+    pid_t v = view(args, err, &fd);
+    StatsLine st;
+    ASSERT_TRUE(next_stats(fd, &st) && next_stats(fd, &st)) << read_file(err);
+    EXPECT_GT(st.fps, fps * 0.5) << "the viewer keeps up while it runs";
+
+    uint64_t before = published_over(n, 1000), during = 0;
+    int landed_in_hold = 0;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        kill(v, SIGSTOP);
+        int status;
+        ASSERT_EQ(v, waitpid(v, &status, WUNTRACED));
+        /*
+         * With 2 slots a reader frozen *while it holds* a frame leaves the
+         * writer no free slot (DESIGN.md §3: double buffering). fbus-view holds
+         * one for a memcpy, so that is rare; if it happened, start again.
+         */
+        if (published_over(n, 100) > 0) {
+            during = published_over(n, 1000);
+            break;
+        }
+        landed_in_hold++;
+        kill(v, SIGCONT);
+        usleep(50000);
+    }
+    RecordProperty("stop_landed_in_a_hold", landed_in_hold);
+    double ratio = (double)during / (double)before;
+    RecordProperty("published_before", std::to_string(before));
+    RecordProperty("published_while_stopped", std::to_string(during));
+    EXPECT_GE(ratio, 0.9) << before << " frames/s before, " << during << " while stopped";
+
+    /* Resumed: it jumps to the newest frame, counting what it missed as drops. */
+    uint64_t missed_from = st.drops_total;
+    kill(v, SIGCONT);
+    bool near_latest = false;
+    for (int i = 0; i < 4 && !near_latest; i++) {
+        ASSERT_TRUE(next_stats(fd, &st)) << read_file(err);
+        uint64_t latest = last_seq(n);
+        near_latest = st.seq + fps / 2 >= latest && st.drops_total - missed_from >= during * 8 / 10;
+    }
+    EXPECT_TRUE(near_latest) << "after SIGCONT: seq " << st.seq << ", writer at " << last_seq(n)
+                             << ", drops " << st.drops_total - missed_from;
+    kill(v, SIGTERM);
+    EXPECT_EQ(0, fbus_wait_child(v, 10000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    close(fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ViewStall, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool> &i) {
+                             return std::string(i.param ? "Window" : "Headless");
+                         });
+
+/* ---- (4) bad input ----------------------------------------------------------- */
+
+TEST_F(View, NoSuchBusFailsAfterTheTimeoutNamingTheBus)
+{
+    std::string n = bus("none"), out = tmp_ + "/x.png";
+    uint64_t t0 = fbus_now_ns();
+    ProgResult r = fbus_run(fbus_prog_argv(
+        FBUS_VIEW, {"--bus", n, "--headless", "--snapshot", out, "--timeout", "300"}));
+    double ms = (double)(fbus_now_ns() - t0) / 1e6;
+    EXPECT_EQ(3, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("no bus '" + n + "'")) << r.err;
+    EXPECT_LT(ms, 3000.0) << "--timeout 300 is not honoured";
+    EXPECT_TRUE(files().empty());
+}
+
+TEST_F(View, SnapshotWritesTheLatestFrame)
+{
+    std::string n = bus("snap"), out = tmp_ + "/s.png";
+    Source s = {FBUS_FMT_YUYV, 320, 240, 30, 2};
+    source(n, s);
+    uint64_t low = last_seq(n);
+    ProgResult r =
+        fbus_run(fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--snapshot", out}));
+    uint64_t high = last_seq(n);
+    ASSERT_EQ(0, r.status) << r.err;
+    uint8_t *rgb = nullptr;
+    uint32_t w, h, counter;
+    ASSERT_EQ(0, fbus_png_read_rgb24(out.c_str(), &rgb, &w, &h));
+    ASSERT_EQ(0, fbus_tp_decode(rgb, w, h, w * 3, &counter));
+    EXPECT_GE(counter, (uint32_t)low) << "an old frame, not the latest";
+    EXPECT_LE(counter, (uint32_t)high);
+    free(rgb);
+    EXPECT_EQ(std::vector<std::string>{"s.png"}, files()) << "no temporary file left";
+}
+
+TEST_F(View, UnwritableOutputIsAClearErrorAndLeavesNothing)
+{
+    std::string n = bus("unw");
+    source(n, {FBUS_FMT_YUYV, 640, 480, 30, 2});
+    std::string file = tmp_ + "/plain";
+    std::ofstream(file) << "x";
+    struct Case {
+        std::vector<std::string> args;
+        std::string says;
+    } cases[] = {
+        {{"--snapshot", tmp_ + "/nodir/x.png"}, "nodir"},
+        {{"--snapshot", file + "/x.png"}, "plain"},
+        {{"--snapshot", tmp_}, "directory"},
+        {{"--record", file, "--count", "3"}, "plain"},
+    };
+    for (const Case &c : cases) {
+        std::vector<std::string> a = {"--bus", n, "--headless", "--timeout", "2000"};
+        a.insert(a.end(), c.args.begin(), c.args.end());
+        ProgResult r = fbus_run(fbus_prog_argv(FBUS_VIEW, a));
+        EXPECT_EQ(1, r.status) << c.args[1] << ": " << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(c.says)) << r.err;
+    }
+    EXPECT_EQ(std::vector<std::string>{"plain"}, files());
+
+    /* The write itself fails half-way (file size limit): no file, no temporary left. */
+    std::string sub = tmp_ + "/lim";
+    ASSERT_EQ(0, mkdir(sub.c_str(), 0755));
+    for (auto mode : {std::vector<std::string>{"--snapshot", sub + "/big.png"},
+                      std::vector<std::string>{"--record", sub + "/rec", "--count", "3"}}) {
+        std::vector<std::string> a = {"sh", "-c", "trap '' XFSZ; ulimit -f 1; exec \"$@\"", "sh"};
+        std::vector<std::string> v = fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless"});
+        a.insert(a.end(), v.begin(), v.end());
+        a.insert(a.end(), mode.begin(), mode.end());
+        ProgResult r = fbus_run(a);
+        EXPECT_EQ(1, r.status) << mode[0] << ": " << r.err;
+        EXPECT_NE(std::string::npos, r.err.find("cannot write")) << r.err;
+    }
+    ProgResult ls = fbus_run({"find", sub, "-type", "f"});
+    EXPECT_EQ("", ls.out) << "half-written files left behind";
+}
+
+TEST_F(View, UsageErrors)
+{
+    std::vector<std::vector<std::string>> bad = {
+        {},
+        {"--bus", "Bad Name"},
+        {"--bus", "ok", "--record", "d"},
+        {"--bus", "ok", "--count", "3"},
+        {"--bus", "ok", "--scale", "0"},
+        {"--bus", "ok", "--timeout", "-1"},
+        {"--bus", "ok", "--snapshot", "a.png", "--record", "d", "--count", "1"},
+    };
+    for (const auto &a : bad) {
+        ProgResult r = fbus_run(fbus_prog_argv(FBUS_VIEW, a));
+        EXPECT_EQ(2, r.status) << r.err;
+        EXPECT_FALSE(r.err.empty());
+    }
+}
+
+TEST_F(View, WithoutADisplayItRunsHeadless)
+{
+    std::string n = bus("nodisp"), err = tmp_ + "/view.err";
+    source(n, {FBUS_FMT_YUYV, 160, 120, 30, 2});
+    EnvVar d("DISPLAY", nullptr), wd("WAYLAND_DISPLAY", nullptr);
+    int fd;
+    pid_t v = view({"--bus", n}, err, &fd);
+    StatsLine st;
+    ASSERT_TRUE(next_stats(fd, &st)) << read_file(err);
+    EXPECT_STREQ("live", st.state);
+    EXPECT_NE(std::string::npos, read_file(err).find("no display")) << read_file(err);
+    stop(v, SIGTERM);
+    close(fd);
+}
+
+#endif /* FBUS_VIEW */

@@ -1,0 +1,449 @@
+/*
+ * headless.c - fbus-view without a window: --snapshot (one PNG of the latest
+ * frame), --record (N frames as numbered PNGs plus an index of their
+ * sequence numbers) and --stats (a line a second).
+ *
+ * A frame is copied out of its slot and released before it is encoded: PNG
+ * encoding takes milliseconds to a tenth of a second, and a reader holding a
+ * slot that long would make the writer drop frames (DESIGN.md §3). --record
+ * hands the copies to an encoder thread through a bounded queue, so the
+ * frames it records are consecutive as long as the encoder keeps up on
+ * average; when it does not, the recorder waits for room *before* taking the
+ * next frame (never while holding one) and the skipped sequence numbers show
+ * up as gaps in index.txt.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "log.h"
+#include "png_io.h"
+#include "view.h"
+
+static const char TAG[] = "headless";
+
+#define MS           1000000ull
+#define QUEUE_MAX    64                  /* copies waiting for the encoder */
+#define QUEUE_BUDGET (64u * 1024 * 1024) /* bytes of copies waiting, at most */
+#define PATH_BYTES   4096
+
+/* ---- shared ----------------------------------------------------------- */
+
+/* Prints one --stats line when a second has passed. */
+static void stats_tick(struct follow *f, int on)
+{
+    struct follow_report rep;
+    char line[256];
+
+    if (follow_tick(f, fbus_now_ns(), &rep) && on) {
+        follow_format_report(f, &rep, line, sizeof(line));
+        fputs(line, stdout);
+        fflush(stdout);
+    }
+}
+
+/* Why no frame came within ms, naming the bus; the matching exit code. */
+static int no_frame(const struct follow *f, const char *what, int ms)
+{
+    const char *b = f->bus;
+
+    switch (f->state) {
+    case FOLLOW_STARTING:
+    case FOLLOW_WAITING:
+        fbus_log_error(TAG,
+                       "%s: no bus '%s' after %d ms; is its writer running? "
+                       "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
+                       what, b, ms, b);
+        return VIEW_EXIT_NOFRAME;
+    case FOLLOW_GONE:
+        fbus_log_error(TAG, "%s: bus '%s': writer gone, no frame for %d ms", what, b, ms);
+        return VIEW_EXIT_NOFRAME;
+    case FOLLOW_CLOSED:
+        fbus_log_error(TAG, "%s: bus '%s' was closed by its writer, no frame for %d ms", what, b,
+                       ms);
+        return VIEW_EXIT_NOFRAME;
+    case FOLLOW_LIVE:
+        fbus_log_error(TAG, "%s: bus '%s': the writer is alive but sent no frame for %d ms", what,
+                       b, ms);
+        return VIEW_EXIT_NOFRAME;
+    case FOLLOW_FAILED:
+        break;
+    }
+    fbus_log_error(TAG, "%s: bus '%s': %s", what, b, fbus_strerror(f->err));
+    return VIEW_EXIT_BUS;
+}
+
+/*
+ * Waits up to timeout_ms (or until SIGINT/SIGTERM) for the next frame and
+ * copies it out of its slot. Returns 0, 1 on timeout or stop, -1 out of memory.
+ */
+static int take_copy(struct follow *f, struct follow_copy *c, int timeout_ms, int stats)
+{
+    uint64_t deadline = fbus_now_ns() + (uint64_t)timeout_ms * MS;
+    struct fbus_frame fr;
+
+    while (!view_stop) {
+        uint64_t now = fbus_now_ns();
+        int slice = VIEW_SLICE_MS;
+        if (now >= deadline)
+            return 1;
+        if (deadline - now < (uint64_t)slice * MS)
+            slice = (int)((deadline - now + MS - 1) / MS);
+        int rc = follow_next(f, &fr, slice);
+        stats_tick(f, stats);
+        if (rc != 0)
+            continue;
+        rc = follow_copy_take(c, &fr);
+        follow_release(f, &fr);
+        return rc;
+    }
+    return 1;
+}
+
+/* The directory part of path, for an early writability check. */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        snprintf(dir, len, ".");
+    else if (slash == path)
+        snprintf(dir, len, "/");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+/* Fails early, before any waiting, on an output path that cannot be written. */
+static int check_output(const char *path)
+{
+    char dir[PATH_BYTES];
+    struct stat st;
+
+    if (!*path || path[strlen(path) - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fbus_log_error(TAG, "cannot write '%s': it is a directory; give a file name (x.png)", path);
+        return -1;
+    }
+    dir_of(path, dir, sizeof(dir));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
+        int e = errno ? errno : ENOTDIR;
+        fbus_log_error(TAG, "cannot write '%s': directory '%s': %s", path, dir, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+static void warn_if_stale(const struct follow_copy *c)
+{
+    uint64_t now = fbus_now_ns();
+
+    if (c->timestamp_ns && now > c->timestamp_ns && now - c->timestamp_ns > 1000 * MS)
+        fbus_log_warn(TAG, "frame %llu is %.1f s old: the writer may be stalled or gone",
+                      (unsigned long long)c->seq, (double)(now - c->timestamp_ns) / 1e9);
+}
+
+/* ---- --snapshot ------------------------------------------------------- */
+
+int headless_snapshot(const struct view_opts *o)
+{
+    struct follow f;
+    struct follow_copy c = {0};
+    int rc, ret;
+
+    if (check_output(o->snapshot) != 0)
+        return VIEW_EXIT_OUTPUT;
+    follow_init(&f, o->bus);
+    rc = take_copy(&f, &c, o->timeout_ms, o->stats);
+    if (rc == 0) {
+        warn_if_stale(&c);
+        rc = fbus_png_write_frame(o->snapshot, &c.fmt, c.data, c.len);
+        if (rc == 0)
+            fbus_log_info(TAG, "wrote %s: frame %llu", o->snapshot, (unsigned long long)c.seq);
+        else
+            fbus_log_error(TAG, "cannot write '%s': %s", o->snapshot, fbus_strerror(rc));
+        ret = rc == 0 ? VIEW_EXIT_OK : VIEW_EXIT_OUTPUT;
+    } else if (rc < 0) {
+        fbus_log_error(TAG, "out of memory copying a frame");
+        ret = VIEW_EXIT_INTERNAL;
+    } else {
+        ret = view_stop ? VIEW_EXIT_NOFRAME : no_frame(&f, "snapshot", o->timeout_ms);
+    }
+    follow_copy_free(&c);
+    follow_fini(&f);
+    return ret;
+}
+
+/* ---- --stats ---------------------------------------------------------- */
+
+int headless_stats(const struct view_opts *o)
+{
+    struct follow f;
+    struct fbus_frame fr;
+
+    follow_init(&f, o->bus);
+    while (!view_stop) {
+        if (follow_next(&f, &fr, VIEW_SLICE_MS) == 0)
+            follow_release(&f, &fr);
+        stats_tick(&f, 1);
+    }
+    follow_fini(&f);
+    return VIEW_EXIT_OK;
+}
+
+/* ---- --record --------------------------------------------------------- */
+
+/* What index.txt says about one recorded frame. */
+struct rec_entry {
+    uint64_t seq, gap, timestamp_ns;
+    uint32_t fourcc, width, height;
+};
+
+struct recorder {
+    const char *dir;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct follow_copy q[QUEUE_MAX];
+    unsigned long qn[QUEUE_MAX]; /* file number of each queued copy */
+    unsigned head, count;
+    size_t bytes; /* of the queued copies */
+    int done;     /* no more copies will come */
+    int err;      /* first encoder error */
+    unsigned long err_n;
+};
+
+static void frame_path(char *buf, size_t len, const char *dir, unsigned long n)
+{
+    snprintf(buf, len, "%s/frame-%06lu.png", dir, n);
+}
+
+/* Takes the oldest copy off the queue; 0 when the queue is empty and done. */
+static int rec_pop(struct recorder *r, struct follow_copy *c, unsigned long *n)
+{
+    pthread_mutex_lock(&r->mu);
+    while (!r->count && !r->done)
+        pthread_cond_wait(&r->cv, &r->mu);
+    if (!r->count) {
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    *c = r->q[r->head];
+    *n = r->qn[r->head];
+    memset(&r->q[r->head], 0, sizeof(*c));
+    r->head = (r->head + 1) % QUEUE_MAX;
+    r->count--;
+    pthread_mutex_unlock(&r->mu);
+    return 1;
+}
+
+static void *rec_encoder(void *arg)
+{
+    struct recorder *r = arg;
+    struct follow_copy c;
+    unsigned long n;
+    char path[PATH_BYTES];
+
+    while (rec_pop(r, &c, &n)) {
+        int rc = 0;
+        if (!__atomic_load_n(&r->err, __ATOMIC_RELAXED)) {
+            frame_path(path, sizeof(path), r->dir, n);
+            rc = fbus_png_write_frame(path, &c.fmt, c.data, c.len);
+        }
+        pthread_mutex_lock(&r->mu);
+        r->bytes -= c.cap;
+        if (rc != 0 && !r->err) {
+            r->err = rc;
+            r->err_n = n;
+        }
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        follow_copy_free(&c);
+    }
+    return NULL;
+}
+
+/* Waits until the queue has room for a copy of about `need` bytes. Returns the encoder error. */
+static int rec_wait_room(struct recorder *r, size_t need)
+{
+    int err;
+
+    pthread_mutex_lock(&r->mu);
+    while (!r->err && !view_stop &&
+           (r->count == QUEUE_MAX || (r->count && r->bytes + need > QUEUE_BUDGET)))
+        pthread_cond_wait(&r->cv, &r->mu);
+    err = r->err;
+    pthread_mutex_unlock(&r->mu);
+    return err;
+}
+
+static void rec_push(struct recorder *r, struct follow_copy *c, unsigned long n)
+{
+    pthread_mutex_lock(&r->mu);
+    unsigned tail = (r->head + r->count) % QUEUE_MAX;
+    r->q[tail] = *c;
+    r->qn[tail] = n;
+    r->count++;
+    r->bytes += c->cap;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    memset(c, 0, sizeof(*c)); /* the queue owns the buffer now */
+}
+
+static void rec_finish(struct recorder *r, pthread_t th)
+{
+    pthread_mutex_lock(&r->mu);
+    r->done = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(th, NULL);
+}
+
+/* Makes DIR (one level) if needed and checks it can be written. */
+static int rec_prepare_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fbus_log_error(TAG, "cannot create record directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fbus_log_error(TAG, "record directory '%s' is not a directory", dir);
+        return -1;
+    }
+    if (access(dir, W_OK) != 0) {
+        fbus_log_error(TAG, "cannot write into record directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_index_lines(FILE *fp, const struct rec_entry *e, unsigned long n)
+{
+    char a[5];
+
+    fprintf(fp, "# file seq gap timestamp_ns format width height\n");
+    for (unsigned long i = 0; i < n; i++) {
+        fprintf(fp, "frame-%06lu.png %llu %llu %llu %s %u %u\n", i + 1,
+                (unsigned long long)e[i].seq, (unsigned long long)e[i].gap,
+                (unsigned long long)e[i].timestamp_ns, fbus_fourcc_str(e[i].fourcc, a), e[i].width,
+                e[i].height);
+    }
+    return fflush(fp) == 0 && fsync(fileno(fp)) == 0 && !ferror(fp) ? 0 : -1;
+}
+
+/* DIR/index.txt, written like the PNGs: into a temporary file, then renamed. */
+static int rec_write_index(const char *dir, const struct rec_entry *e, unsigned long n)
+{
+    char path[PATH_BYTES], tmp[PATH_BYTES + 32];
+    int fd, rc = -1;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/index.txt", dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd >= 0 && (fp = fdopen(fd, "w")) != NULL) {
+        rc = write_index_lines(fp, e, n);
+        if (fclose(fp) != 0)
+            rc = -1;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        fbus_log_error(TAG, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+struct rec_run {
+    struct follow f;
+    struct recorder r;
+    struct rec_entry *entries;
+    unsigned long n; /* frames taken */
+    size_t last_size;
+};
+
+/* Takes one frame into the queue. Returns 0, or a view_exit code to stop with. */
+static int rec_one(struct rec_run *run, const struct view_opts *o)
+{
+    struct follow_copy c = {0};
+    uint64_t drops = run->f.drops;
+    int rc;
+
+    if ((rc = rec_wait_room(&run->r, run->last_size)) != 0 || view_stop)
+        return rc ? VIEW_EXIT_OUTPUT : VIEW_EXIT_NOFRAME;
+    rc = take_copy(&run->f, &c, o->timeout_ms, o->stats);
+    if (rc != 0) {
+        follow_copy_free(&c);
+        if (rc < 0)
+            return VIEW_EXIT_INTERNAL;
+        return view_stop ? VIEW_EXIT_NOFRAME : no_frame(&run->f, "record", o->timeout_ms);
+    }
+    struct rec_entry *e = &run->entries[run->n++];
+    *e = (struct rec_entry){.seq = c.seq,
+                            .gap = run->n > 1 ? run->f.drops - drops : 0,
+                            .timestamp_ns = c.timestamp_ns,
+                            .fourcc = c.fmt.fourcc,
+                            .width = c.fmt.width,
+                            .height = c.fmt.height};
+    run->last_size = c.cap;
+    rec_push(&run->r, &c, run->n);
+    return 0;
+}
+
+static int rec_report(struct rec_run *run, const struct view_opts *o, int ret)
+{
+    if (run->r.err) {
+        char path[PATH_BYTES];
+        frame_path(path, sizeof(path), o->record, run->r.err_n);
+        fbus_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(run->r.err));
+        return VIEW_EXIT_OUTPUT;
+    }
+    if (rec_write_index(o->record, run->entries, run->n) != 0)
+        return VIEW_EXIT_OUTPUT;
+    if (run->n) {
+        unsigned long long first = run->entries[0].seq, last = run->entries[run->n - 1].seq;
+        fbus_log_info(TAG, "recorded %lu frames (seq %llu..%llu, %llu missed) into %s/", run->n,
+                      first, last, last - first + 1 - run->n, o->record);
+    }
+    return ret;
+}
+
+int headless_record(const struct view_opts *o)
+{
+    struct rec_run run = {.r = {.dir = o->record}};
+    pthread_t th;
+    int ret = VIEW_EXIT_OK;
+
+    if (rec_prepare_dir(o->record) != 0)
+        return VIEW_EXIT_OUTPUT;
+    if (!(run.entries = calloc(o->count, sizeof(*run.entries)))) {
+        fbus_log_error(TAG, "out of memory for %lu index entries", o->count);
+        return VIEW_EXIT_INTERNAL;
+    }
+    pthread_mutex_init(&run.r.mu, NULL);
+    pthread_cond_init(&run.r.cv, NULL);
+    if (pthread_create(&th, NULL, rec_encoder, &run.r) != 0) {
+        fbus_log_error(TAG, "cannot start the encoder thread");
+        free(run.entries);
+        return VIEW_EXIT_INTERNAL;
+    }
+    follow_init(&run.f, o->bus);
+    while (ret == VIEW_EXIT_OK && run.n < o->count)
+        ret = rec_one(&run, o);
+    follow_fini(&run.f);
+    rec_finish(&run.r, th);
+    ret = rec_report(&run, o, ret);
+    pthread_cond_destroy(&run.r.cv);
+    pthread_mutex_destroy(&run.r.mu);
+    free(run.entries);
+    return ret;
+}

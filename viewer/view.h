@@ -1,0 +1,56 @@
+/*
+ * view.h - what the parts of fbus-view share: the parsed command line, the
+ * exit codes, the stop flag set by SIGINT/SIGTERM, and the entry point of
+ * each mode (window.c, headless.c).
+ */
+#ifndef FBUS_VIEW_H
+#define FBUS_VIEW_H
+
+#include <signal.h>
+#include <stdint.h>
+
+/* Exit codes, documented in docs/viewer.md. */
+enum view_exit {
+    VIEW_EXIT_OK = 0,
+    VIEW_EXIT_OUTPUT = 1,  /* the output (PNG, directory, index) could not be written */
+    VIEW_EXIT_USAGE = 2,   /* bad command line */
+    VIEW_EXIT_NOFRAME = 3, /* no bus, no writer or no frame within --timeout */
+    VIEW_EXIT_BUS = 4,     /* the bus is unusable: permission, corrupt, another name's key */
+    VIEW_EXIT_INTERNAL = 5 /* out of memory, SDL failed after it had started... */
+};
+
+struct view_opts {
+    const char *bus;
+    const char *snapshot; /* --snapshot FILE.png, or NULL */
+    const char *record;   /* --record DIR, or NULL */
+    unsigned long count;  /* --count N for --record */
+    double scale;         /* --scale F; 0: not given (1, shrunk to fit the screen) */
+    int timeout_ms;       /* --timeout MS: wait for bus and frame (default 5000) */
+    int headless;
+    int stats;
+    int fullscreen;
+};
+
+#define VIEW_TIMEOUT_DEFAULT_MS 5000
+
+/* Set by SIGINT/SIGTERM: every loop checks it at least every VIEW_SLICE_MS. */
+extern volatile sig_atomic_t view_stop;
+
+/* The longest a loop sleeps between looks at view_stop, SDL events and the clock. */
+#define VIEW_SLICE_MS 30
+
+/* --snapshot: one PNG of the latest frame. Returns a view_exit code. */
+int headless_snapshot(const struct view_opts *o);
+/* --record: count frames as DIR/frame-NNNNNN.png plus DIR/index.txt. Returns a view_exit code. */
+int headless_record(const struct view_opts *o);
+/* --stats without a window: a line a second until SIGINT/SIGTERM. Returns a view_exit code. */
+int headless_stats(const struct view_opts *o);
+
+/*
+ * The SDL window. Returns a view_exit code, or -1 if no window could be
+ * opened (no display, SDL video failed, built without SDL2): the caller
+ * falls back to headless. why receives the reason then.
+ */
+int window_run(const struct view_opts *o, char *why, unsigned whylen);
+
+#endif
