@@ -18,25 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "segment.h"
+#include "writer_internal.h"
 
-struct fbus_writer {
-    char name[FBUS_NAME_MAX + 1];
-    uint32_t key;
-    unsigned mode;
-    int keep;
-    uint32_t slot_size; /* as asked in the options */
-    int semid;
-    struct fbus__wseg seg;
-    int claimed; /* slot index, or -1 */
-    uint64_t next_seq;
-    uint64_t slot_seq[FBUS_SLOTS_MAX]; /* private copy: which slot is oldest */
-    uint64_t win_start_ns;
-    uint64_t win_frames;
-    uint64_t lossless_wait_ns;
-    int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
-    uint32_t credits;                 /* bit k: a credit of reader k taken for this claim */
-};
+
 
 void fbus_writer_opts_init(struct fbus_writer_opts *opts)
 {
@@ -139,10 +123,11 @@ fail_free:
 }
 
 /*
- * Slots the writer may fill, oldest first: never the latest, and never one of
- * the `keep` newest frames (a lossless reader has not consumed them). The
- * newest frame is not always the latest: a writer killed between descriptor
- * and `latest` leaves a whole, newer frame behind. Returns how many.
+ * Slots the writer may fill, oldest first: never the latest, never one it has
+ * claimed already, and never one of the `keep` newest frames (a lossless
+ * reader has not consumed them). The newest frame is not always the latest: a
+ * writer killed between descriptor and `latest` leaves a whole, newer frame
+ * behind. Returns how many.
  */
 static unsigned candidates(const fbus_writer *w, unsigned keep, unsigned order[FBUS_SLOTS_MAX])
 {
@@ -160,151 +145,27 @@ static unsigned candidates(const fbus_writer *w, unsigned keep, unsigned order[F
     }
     n = keep >= n ? 0 : n - keep;
     for (unsigned j = 0; j < n; j++) {
-        if (!(any && all[j] == latest))
-            order[m++] = all[j];
+        unsigned i = all[j];
+        if (!(any && i == latest) && !(w->zc & (1u << i)) && (int)i != w->claimed)
+            order[m++] = i;
     }
     return m;
 }
 
-static struct timespec ns_to_ts(uint64_t ns)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
-    return ts;
-}
-
-/*
- * Marks reader k armed from the next frame, once it has set its credit (same
- * pid on both semaphores). A reader a previous writer armed (its pid is in the
- * header and it still holds lreg[k]) is adopted as it is: a restarted writer
- * goes on keeping its frames.
- */
-static void arm(fbus_writer *w, unsigned k)
-{
-    struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
-    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID);
-
-    if (w->armed[k] && w->armed[k] == p)
-        return;
-    w->armed[k] = 0;
-    if (p > 0 && l->pid == p) {
-        w->armed[k] = p;
-        return;
-    }
-    FBUS_STORE_REL(&l->pid, 0);
-    if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
-        return;
-    l->start_seq = w->next_seq;
-    l->drops = 0;
-    FBUS_STORE_REL(&l->pid, p);
-    w->armed[k] = p;
-}
-
-static void disarm(fbus_writer *w, unsigned k)
-{
-    w->armed[k] = 0;
-    FBUS_STORE_REL(&w->seg.hdr->lossless[k].pid, 0);
-}
-
-/*
- * Takes one credit of reader k, waiting in short slices until deadline (and
- * noticing if it dies meanwhile). The take carries SEM_UNDO so that, should we
- * die before the frame is published, the kernel gives it back; commit then
- * settles the undo (see settle_credits). Returns the credits it had,
- * conservatively (>= 1), or 0 if it timed out, or -1 if the reader is gone.
- */
-static int take_credit(fbus_writer *w, unsigned k, int had, uint64_t deadline)
-{
-    struct sembuf op = {.sem_num = FBUS_SEM_CREDIT(k), .sem_op = -1, .sem_flg = SEM_UNDO};
-
-    for (;;) {
-        uint64_t now = fbus_now_ns(), slice = 10000000u;
-        if (now >= deadline)
-            op.sem_flg |= IPC_NOWAIT;
-        else if (deadline - now < slice)
-            slice = deadline - now;
-        struct timespec ts = ns_to_ts(slice);
-        if (semtimedop(w->semid, &op, 1, &ts) == 0) {
-            w->credits |= 1u << k;
-            return had > 1 ? had : 1;
-        }
-        if (errno != EAGAIN && errno != EINTR)
-            return -1;
-        if (semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
-            return -1;
-        if (op.sem_flg & IPC_NOWAIT)
-            return 0;
-    }
-}
-
-/*
- * The frame is about to be published: make the credits taken for it final.
- * {+1 with SEM_UNDO, -1 without} leaves the value as it is and brings our undo
- * adjustment back to 0, so it never accumulates (ERANGE after 32767) and is not
- * given back when we exit. With give_back (abort) only the first half runs.
- */
-static void settle_credits(fbus_writer *w, int give_back)
-{
-    for (unsigned k = 0; w->credits && k < FBUS_LOSSLESS_MAX; k++) {
-        if (!(w->credits & (1u << k)))
-            continue;
-        fbus__sem_op(w->semid, FBUS_SEM_CREDIT(k), 1, SEM_UNDO | IPC_NOWAIT,
-                     give_back ? USHRT_MAX : FBUS_SEM_CREDIT(k), -1, IPC_NOWAIT);
-        w->credits &= ~(1u << k);
-    }
-}
-
-/*
- * Before each frame: arms new lossless readers and takes a credit from each
- * armed one. *keep: how many of the newest frames must survive this claim.
- * Returns the number of armed readers.
- */
-static int lossless_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
-{
-    unsigned short v[FBUS_SEM_COUNT];
-    union fbus_semun arg = {.array = v};
-    int armed = 0;
-
-    *keep = 0;
-    if (semctl(w->semid, 0, GETALL, arg) < 0)
-        return 0;
-    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
-        if (!v[FBUS_SEM_LREG(k)]) {
-            if (w->armed[k])
-                disarm(w, k);
-            continue;
-        }
-        arm(w, k);
-        if (!w->armed[k])
-            continue;
-        int had = take_credit(w, k, v[FBUS_SEM_CREDIT(k)], deadline);
-        if (had < 0) {
-            disarm(w, k);
-            continue;
-        }
-        armed++;
-        /* Timed out: the oldest frame it has not consumed is overwritten. */
-        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : w->seg.slots - (unsigned)had;
-        if (had == 0)
-            w->seg.hdr->lossless[k].drops++;
-        if (had > (int)w->seg.slots)
-            unconsumed = 0;
-        if (unconsumed > *keep)
-            *keep = unconsumed;
-    }
-    return armed;
-}
-
-/* With lossless readers the writer may wait, up to the deadline, for the oldest candidate. */
-static int claim_wait(fbus_writer *w, unsigned i, uint64_t deadline)
+/* One atomic semop: nobody reads slot i, and now it is ours (undone if we die). */
+static int hold_slot(fbus_writer *w, unsigned i, uint64_t deadline)
 {
     struct sembuf ops[2] = {
-        {.sem_num = FBUS_SEM_READERS(i), .sem_op = 0, .sem_flg = 0},
+        {.sem_num = FBUS_SEM_READERS(i), .sem_op = 0, .sem_flg = IPC_NOWAIT},
         {.sem_num = FBUS_SEM_BUSY(i), .sem_op = 1, .sem_flg = SEM_UNDO},
     };
     uint64_t now = fbus_now_ns();
-    struct timespec ts = ns_to_ts(deadline > now ? deadline - now : 0);
+    struct timespec ts = fbus__ns_to_ts(deadline > now ? deadline - now : 0);
 
-    while (semtimedop(w->semid, ops, 2, &ts) != 0) {
+    /* A deadline means: wait for the readers to let go (only with lossless readers). */
+    if (deadline)
+        ops[0].sem_flg = 0;
+    while (semtimedop(w->semid, ops, 2, deadline ? &ts : NULL) != 0) {
         if (errno != EINTR)
             return errno == EAGAIN ? FBUS_EAGAIN : fbus__err_from_errno(errno);
     }
@@ -316,11 +177,22 @@ static void take_slot(fbus_writer *w, unsigned i, struct fbus_wslot *slot)
     /* Invalidate first: should we die mid-copy, no reader trusts this slot. */
     FBUS_STORE(&w->seg.hdr->slots[i].seq, 0);
     w->slot_seq[i] = 0;
-    w->claimed = (int)i;
+    w->slot_credits[i] = w->credits;
+    w->credits = 0;
     slot->index = i;
     slot->data = w->seg.base + w->seg.slot0 + (uint64_t)i * w->seg.capacity;
     slot->capacity = (size_t)w->seg.capacity;
     slot->seq = w->next_seq;
+}
+
+/* No slot after all: the credits taken for it go back. */
+static int claim_failed(fbus_writer *w, int rc)
+{
+    fbus__wl_settle(w, w->credits, 1);
+    w->credits = 0;
+    if (rc == FBUS_ENOSLOT)
+        fbus_writer_count_drop(w);
+    return rc;
 }
 
 int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
@@ -334,28 +206,52 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
     if (w->claimed >= 0)
         return FBUS_ESTATE;
     deadline = fbus_now_ns() + w->lossless_wait_ns;
-    armed = lossless_gate(w, deadline, &keep);
+    armed = fbus__wl_gate(w, deadline, &keep);
     n = candidates(w, keep, order);
     for (unsigned k = 0; k < n; k++) {
-        unsigned i = order[k];
-        int rc = fbus__sem_op(w->semid, FBUS_SEM_READERS(i), 0, IPC_NOWAIT, FBUS_SEM_BUSY(i), 1,
-                              SEM_UNDO | IPC_NOWAIT);
+        int rc = hold_slot(w, order[k], 0);
         if (rc == FBUS_EAGAIN)
             continue;
-        if (rc != 0) {
-            settle_credits(w, 1);
-            return rc;
-        }
+        if (rc != 0)
+            return claim_failed(w, rc);
+        w->claimed = (int)order[k];
         take_slot(w, order[k], slot);
         return 0;
     }
-    if (armed && n > 0 && claim_wait(w, order[0], deadline) == 0) {
+    if (armed && n > 0 && hold_slot(w, order[0], deadline) == 0) {
+        w->claimed = (int)order[0];
         take_slot(w, order[0], slot);
         return 0;
     }
-    settle_credits(w, 1); /* no frame, so no credit spent */
-    fbus_writer_count_drop(w);
-    return FBUS_ENOSLOT;
+    return claim_failed(w, FBUS_ENOSLOT);
+}
+
+int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *slot)
+{
+    unsigned order[FBUS_SLOTS_MAX], keep, n;
+    int rc = FBUS_ENOSLOT;
+
+    if (!w || !slot)
+        return -EINVAL;
+    if (index >= w->seg.slots)
+        return FBUS_ESIZE;
+    if (w->claimed >= 0)
+        return FBUS_ESTATE;
+    if (w->zc & (1u << index))
+        return FBUS_ENOSLOT;
+    fbus__wl_gate(w, fbus_now_ns() + w->lossless_wait_ns, &keep);
+    n = candidates(w, keep, order);
+    for (unsigned k = 0; k < n; k++) {
+        if (order[k] == index) {
+            rc = hold_slot(w, index, 0);
+            break;
+        }
+    }
+    if (rc != 0)
+        return claim_failed(w, rc == FBUS_EAGAIN ? FBUS_ENOSLOT : rc);
+    w->zc |= 1u << index;
+    take_slot(w, index, slot);
+    return 0;
 }
 
 static void update_rate(fbus_writer *w, uint64_t now)
@@ -373,23 +269,14 @@ static void update_rate(fbus_writer *w, uint64_t now)
     }
 }
 
-int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
+/* Publishes claimed slot i: descriptor, busy released, latest, published, wake. */
+static int publish_slot(fbus_writer *w, unsigned i, size_t bytesused, uint64_t timestamp_ns)
 {
-    struct fbus_shm_header *h;
-    struct fbus_shm_slot *d;
+    struct fbus_shm_header *h = w->seg.hdr;
+    struct fbus_shm_slot *d = &h->slots[i];
     uint64_t now = fbus_now_ns();
-    unsigned i;
     int rc;
 
-    if (!w)
-        return -EINVAL;
-    if (w->claimed < 0)
-        return FBUS_ESTATE;
-    if (bytesused > w->seg.capacity)
-        return FBUS_ESIZE;
-    i = (unsigned)w->claimed;
-    h = w->seg.hdr;
-    d = &h->slots[i];
     d->timestamp_ns = timestamp_ns ? timestamp_ns : now;
     d->publish_ns = now;
     d->bytesused = (uint32_t)bytesused;
@@ -399,7 +286,8 @@ int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
      * leaks a credit (the writer waits more), never the reverse (a frame that
      * took no credit would let the writer overwrite an unread one later).
      */
-    settle_credits(w, 0);
+    fbus__wl_settle(w, w->slot_credits[i], 0);
+    w->slot_credits[i] = 0;
     FBUS_STORE(&d->seq, w->next_seq);
     /*
      * busy goes back to 0 before the slot becomes latest, so a reader never
@@ -407,7 +295,6 @@ int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
      */
     rc = fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
     w->slot_seq[i] = w->next_seq;
-    w->claimed = -1;
     h->last_seq = w->next_seq;
     h->last_publish_ns = now;
     h->frames_published++;
@@ -417,6 +304,41 @@ int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
     w->next_seq++;
     fbus__futex_wake(&h->published);
     return rc;
+}
+
+static int give_back(fbus_writer *w, unsigned i)
+{
+    fbus__wl_settle(w, w->slot_credits[i], 1);
+    w->slot_credits[i] = 0;
+    return fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+}
+
+int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
+{
+    unsigned i;
+
+    if (!w)
+        return -EINVAL;
+    if (w->claimed < 0)
+        return FBUS_ESTATE;
+    if (bytesused > w->seg.capacity)
+        return FBUS_ESIZE;
+    i = (unsigned)w->claimed;
+    w->claimed = -1;
+    return publish_slot(w, i, bytesused, timestamp_ns);
+}
+
+int fbus_writer_commit_index(fbus_writer *w, unsigned index, size_t bytesused,
+                             uint64_t timestamp_ns)
+{
+    if (!w)
+        return -EINVAL;
+    if (index >= FBUS_SLOTS_MAX || !(w->zc & (1u << index)))
+        return FBUS_ESTATE;
+    if (bytesused > w->seg.capacity)
+        return FBUS_ESIZE;
+    w->zc &= ~(1u << index);
+    return publish_slot(w, index, bytesused, timestamp_ns);
 }
 
 int fbus_writer_abort(fbus_writer *w)
@@ -429,8 +351,28 @@ int fbus_writer_abort(fbus_writer *w)
         return FBUS_ESTATE;
     i = (unsigned)w->claimed;
     w->claimed = -1;
-    settle_credits(w, 1);
-    return fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+    return give_back(w, i);
+}
+
+int fbus_writer_abort_index(fbus_writer *w, unsigned index)
+{
+    if (!w)
+        return -EINVAL;
+    if (index >= FBUS_SLOTS_MAX || !(w->zc & (1u << index)))
+        return FBUS_ESTATE;
+    w->zc &= ~(1u << index);
+    return give_back(w, index);
+}
+
+/* Every claim still open goes back (before a format change or close). */
+static void abort_all(fbus_writer *w)
+{
+    if (w->claimed >= 0)
+        fbus_writer_abort(w);
+    for (unsigned i = 0; w->zc && i < FBUS_SLOTS_MAX; i++) {
+        if (w->zc & (1u << i))
+            fbus_writer_abort_index(w, i);
+    }
 }
 
 int fbus_writer_publish(fbus_writer *w, const void *data, size_t len, uint64_t timestamp_ns)
@@ -458,8 +400,7 @@ int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt, unsign
         slots = w->seg.slots;
     if (slots < FBUS_SLOTS_MIN || slots > FBUS_SLOTS_MAX)
         return FBUS_ESIZE;
-    if (w->claimed >= 0)
-        fbus_writer_abort(w);
+    abort_all(w);
     /* Lossless readers stay armed across the change: their entries move to the new header. */
     struct fbus_shm_lossless keep[FBUS_LOSSLESS_MAX];
     memcpy(keep, w->seg.hdr->lossless, sizeof(keep));
@@ -502,34 +443,15 @@ void fbus_writer_count_drop(fbus_writer *w)
         w->seg.hdr->frames_dropped++;
 }
 
-/*
- * Before the semaphore set goes, lossless readers get the frames they are owed:
- * wait (up to the lossless bound) until each has given back all its credits.
- */
-static void drain_lossless(fbus_writer *w)
-{
-    uint64_t deadline = fbus_now_ns() + w->lossless_wait_ns;
-
-    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
-        while (w->armed[k] && semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
-               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->seg.slots &&
-               fbus_now_ns() < deadline) {
-            struct timespec ts = {0, 2000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-}
-
 int fbus_writer_close(fbus_writer *w)
 {
     int rc = 0;
 
     if (!w)
         return 0;
-    if (w->claimed >= 0)
-        fbus_writer_abort(w);
+    abort_all(w);
     if (!w->keep)
-        drain_lossless(w);
+        fbus__wl_drain(w);
     fbus__wseg_mark(&w->seg, FBUS_HF_CLOSED);
     if (!w->keep) {
         if (shmctl(w->seg.shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)

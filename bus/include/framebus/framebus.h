@@ -220,6 +220,25 @@ FBUS_API int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot);
 FBUS_API int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns);
 /* Gives a claimed slot back unpublished. Returns 0 or FBUS_ESTATE. */
 FBUS_API int fbus_writer_abort(fbus_writer *w);
+
+/*
+ * Zero-copy capture (V4L2 USERPTR): claims the given slot, so that slot i can
+ * stay queued to a driver as its buffer i while the driver fills it. Several
+ * slots may be claimed this way at once; never the latest, never one a
+ * reader holds, never one a lossless reader has not consumed. Publish with
+ * fbus_writer_commit_index() (sequence numbers are given at commit, in commit
+ * order: slot->seq is only a forecast), or give back with
+ * fbus_writer_abort_index(). Not mixed with fbus_writer_claim(): one of them
+ * at a time. Returns 0, FBUS_ENOSLOT (the slot is latest, held, or claimed:
+ * try again after the next commit), FBUS_ESIZE (index out of range),
+ * FBUS_ESTATE (a fbus_writer_claim() slot is open), or -errno.
+ */
+FBUS_API int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *slot);
+/* Publishes slot index claimed with fbus_writer_claim_index(); as fbus_writer_commit(). */
+FBUS_API int fbus_writer_commit_index(fbus_writer *w, unsigned index, size_t bytesused,
+                                      uint64_t timestamp_ns);
+/* Gives slot index back unpublished. Returns 0 or FBUS_ESTATE. */
+FBUS_API int fbus_writer_abort_index(fbus_writer *w, unsigned index);
 /*
  * Convenience: claim, copy len bytes from data, commit. Returns 0,
  * FBUS_ENOSLOT (dropped), FBUS_ESIZE, or what claim/commit return.

@@ -1,0 +1,43 @@
+/*
+ * writer_internal.h - the writer handle, shared by writer.c (slots, publish)
+ * and writer_lossless.c (credits of lossless readers).
+ */
+#ifndef FBUS_WRITER_INTERNAL_H
+#define FBUS_WRITER_INTERNAL_H
+
+#include <time.h>
+
+#include "segment.h"
+
+struct fbus_writer {
+    char name[FBUS_NAME_MAX + 1];
+    uint32_t key;
+    unsigned mode;
+    int keep;
+    uint32_t slot_size; /* as asked in the options */
+    int semid;
+    struct fbus__wseg seg;
+    int claimed;  /* slot of fbus_writer_claim(), or -1 */
+    uint32_t zc;  /* bit i: slot i claimed by fbus_writer_claim_index() */
+    uint64_t next_seq;
+    uint64_t slot_seq[FBUS_SLOTS_MAX]; /* private copy: which slot is oldest */
+    uint64_t win_start_ns;
+    uint64_t win_frames;
+    uint64_t lossless_wait_ns;
+    int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
+    uint32_t credits; /* bit k: a credit of reader k taken by the claim under way */
+    uint32_t slot_credits[FBUS_SLOTS_MAX]; /* the same, per claimed slot, until commit */
+};
+
+/* writer_lossless.c */
+int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep);
+void fbus__wl_settle(fbus_writer *w, uint32_t credits, int give_back);
+void fbus__wl_drain(fbus_writer *w);
+
+static inline struct timespec fbus__ns_to_ts(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
+
+#endif /* FBUS_WRITER_INTERNAL_H */

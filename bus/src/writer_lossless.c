@@ -1,0 +1,153 @@
+/*
+ * writer_lossless.c - the writer's side of lossless readers (DESIGN.md
+ * section 3): arming them, taking one credit of each per frame (waiting, with
+ * a bound, when one has none left), settling credits at commit, and letting
+ * them drain before the bus is removed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+#include "writer_internal.h"
+
+/*
+ * Marks reader k armed from the next frame, once it has set its credit (same
+ * pid on both semaphores). A reader a previous writer armed (its pid is in the
+ * header and it still holds lreg[k]) is adopted as it is: a restarted writer
+ * goes on keeping its frames.
+ */
+static void arm(fbus_writer *w, unsigned k)
+{
+    struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
+    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID);
+
+    if (w->armed[k] && w->armed[k] == p)
+        return;
+    w->armed[k] = 0;
+    if (p > 0 && l->pid == p) {
+        w->armed[k] = p;
+        return;
+    }
+    FBUS_STORE_REL(&l->pid, 0);
+    if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
+        return;
+    l->start_seq = w->next_seq;
+    l->drops = 0;
+    FBUS_STORE_REL(&l->pid, p);
+    w->armed[k] = p;
+}
+
+static void disarm(fbus_writer *w, unsigned k)
+{
+    w->armed[k] = 0;
+    FBUS_STORE_REL(&w->seg.hdr->lossless[k].pid, 0);
+}
+
+/*
+ * Takes one credit of reader k, waiting in short slices until deadline (and
+ * noticing if it dies meanwhile). The take carries SEM_UNDO so that, should we
+ * die before the frame is published, the kernel gives it back; commit then
+ * settles the undo (see fbus__wl_settle). Returns the credits it had,
+ * conservatively (>= 1), or 0 if it timed out, or -1 if the reader is gone.
+ */
+static int take_credit(fbus_writer *w, unsigned k, int had, uint64_t deadline)
+{
+    struct sembuf op = {.sem_num = FBUS_SEM_CREDIT(k), .sem_op = -1, .sem_flg = SEM_UNDO};
+
+    for (;;) {
+        uint64_t now = fbus_now_ns(), slice = 10000000u;
+        if (now >= deadline)
+            op.sem_flg |= IPC_NOWAIT;
+        else if (deadline - now < slice)
+            slice = deadline - now;
+        struct timespec ts = fbus__ns_to_ts(slice);
+        if (semtimedop(w->semid, &op, 1, &ts) == 0) {
+            w->credits |= 1u << k;
+            return had > 1 ? had : 1;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
+            return -1;
+        if (op.sem_flg & IPC_NOWAIT)
+            return 0;
+    }
+}
+
+/*
+ * The frame is about to be published: make the credits taken for it final.
+ * {+1 with SEM_UNDO, -1 without} leaves the value as it is and brings our undo
+ * adjustment back to 0, so it never accumulates (ERANGE after 32767) and is not
+ * given back when we exit. With give_back (abort) only the first half runs.
+ */
+void fbus__wl_settle(fbus_writer *w, uint32_t credits, int give_back)
+{
+    for (unsigned k = 0; credits && k < FBUS_LOSSLESS_MAX; k++) {
+        if (!(credits & (1u << k)))
+            continue;
+        fbus__sem_op(w->semid, FBUS_SEM_CREDIT(k), 1, SEM_UNDO | IPC_NOWAIT,
+                     give_back ? USHRT_MAX : FBUS_SEM_CREDIT(k), -1, IPC_NOWAIT);
+        credits &= ~(1u << k);
+    }
+}
+
+/*
+ * Before each frame: arms new lossless readers and takes a credit from each
+ * armed one. *keep: how many of the newest frames must survive this claim.
+ * Returns the number of armed readers.
+ */
+int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
+{
+    unsigned short v[FBUS_SEM_COUNT];
+    union fbus_semun arg = {.array = v};
+    int armed = 0;
+
+    *keep = 0;
+    if (semctl(w->semid, 0, GETALL, arg) < 0)
+        return 0;
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        if (!v[FBUS_SEM_LREG(k)]) {
+            if (w->armed[k])
+                disarm(w, k);
+            continue;
+        }
+        arm(w, k);
+        if (!w->armed[k])
+            continue;
+        int had = take_credit(w, k, v[FBUS_SEM_CREDIT(k)], deadline);
+        if (had < 0) {
+            disarm(w, k);
+            continue;
+        }
+        armed++;
+        /* Timed out: the oldest frame it has not consumed is overwritten. */
+        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : w->seg.slots - (unsigned)had;
+        if (had == 0)
+            w->seg.hdr->lossless[k].drops++;
+        if (had > (int)w->seg.slots)
+            unconsumed = 0;
+        if (unconsumed > *keep)
+            *keep = unconsumed;
+    }
+    return armed;
+}
+
+/*
+ * Before the semaphore set goes, lossless readers get the frames they are owed:
+ * wait (up to the lossless bound) until each has given back all its credits.
+ */
+void fbus__wl_drain(fbus_writer *w)
+{
+    uint64_t deadline = fbus_now_ns() + w->lossless_wait_ns;
+
+    for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
+        while (w->armed[k] && semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
+               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->seg.slots &&
+               fbus_now_ns() < deadline) {
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
