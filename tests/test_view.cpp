@@ -940,6 +940,55 @@ INSTANTIATE_TEST_SUITE_P(Modes, ViewStall, ::testing::Values(false, true),
                              return std::string(i.param ? "Window" : "Headless");
                          });
 
+/* ---- following the bus through its whole life ------------------------------ */
+
+/* Reads --stats lines until one is in `state` (and, if seq_below, has a seq below it). */
+bool wait_state(int fd, const char *state, StatsLine *st, unsigned long long seq_below = 0)
+{
+    for (int i = 0; i < 10; i++) {
+        if (!next_stats(fd, st))
+            return false;
+        if (strcmp(st->state, state) == 0 && (!seq_below || st->seq < seq_below))
+            return true;
+    }
+    return false;
+}
+
+TEST_F(View, FollowsTheBusThroughWriterDeathRemovalAndANewBus)
+{
+    std::string n = bus("life"), err = tmp_ + "/view.err";
+    Source s = {FBUS_FMT_YUYV, 160, 120, 100, 2};
+    int fd;
+    pid_t v = view({"--bus", n, "--headless", "--stats"}, err, &fd);
+    StatsLine st;
+    ASSERT_TRUE(wait_state(fd, "waiting", &st)) << read_file(err);
+
+    pid_t w = source(n, s);
+    ASSERT_TRUE(wait_state(fd, "live", &st)) << read_file(err);
+    ASSERT_TRUE(next_stats(fd, &st));
+    EXPECT_GT(st.fps, 50.0);
+    unsigned long long seq = st.seq;
+
+    stop(w, SIGKILL); /* the bus stays, its writer dead */
+    ASSERT_TRUE(wait_state(fd, "gone", &st)) << read_file(err);
+    EXPECT_NE(std::string::npos, read_file(err).find("writer gone")) << read_file(err);
+
+    /* Removed (fbus rm): back to waiting. A new bus by that name: numbering starts again. */
+    ASSERT_EQ(0, fbus_remove(n.c_str(), 0, 0));
+    ASSERT_TRUE(wait_state(fd, "waiting", &st)) << read_file(err);
+    w = source(n, s);
+    ASSERT_TRUE(wait_state(fd, "live", &st, seq)) << "not on the new bus: " << read_file(err);
+    ASSERT_TRUE(next_stats(fd, &st));
+    EXPECT_GT(st.fps, 50.0);
+
+    /* A clean close: "closed", then waiting again. */
+    stop(w, SIGTERM);
+    ASSERT_TRUE(wait_state(fd, "waiting", &st)) << read_file(err);
+    EXPECT_NE(std::string::npos, read_file(err).find("closed by its writer")) << read_file(err);
+    stop(v, SIGTERM);
+    close(fd);
+}
+
 /* ---- (4) bad input ----------------------------------------------------------- */
 
 TEST_F(View, NoSuchBusFailsAfterTheTimeoutNamingTheBus)

@@ -139,6 +139,18 @@ static int check_output(const char *path)
     return 0;
 }
 
+/* Why a PNG could not be written, in words a user can act on. */
+static void png_error(const char *path, int rc, uint32_t fourcc)
+{
+    if (rc == FBUS_EFORMAT && fourcc == FBUS_FMT_MJPEG)
+        fbus_log_error(TAG,
+                       "cannot write '%s': the bus carries MJPG, which fbus-view does not "
+                       "decode; ask the writer for a raw format (e.g. --format YUYV)",
+                       path);
+    else
+        fbus_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(rc));
+}
+
 static void warn_if_stale(const struct follow_copy *c)
 {
     uint64_t now = fbus_now_ns();
@@ -166,7 +178,7 @@ int headless_snapshot(const struct view_opts *o)
         if (rc == 0)
             fbus_log_info(TAG, "wrote %s: frame %llu", o->snapshot, (unsigned long long)c.seq);
         else
-            fbus_log_error(TAG, "cannot write '%s': %s", o->snapshot, fbus_strerror(rc));
+            png_error(o->snapshot, rc, c.fmt.fourcc);
         ret = rc == 0 ? VIEW_EXIT_OK : VIEW_EXIT_OUTPUT;
     } else if (rc < 0) {
         fbus_log_error(TAG, "out of memory copying a frame");
@@ -215,6 +227,7 @@ struct recorder {
     int done;     /* no more copies will come */
     int err;      /* first encoder error */
     unsigned long err_n;
+    uint32_t err_fourcc;
 };
 
 static void frame_path(char *buf, size_t len, const char *dir, unsigned long n)
@@ -259,6 +272,7 @@ static void *rec_encoder(void *arg)
         if (rc != 0 && !r->err) {
             r->err = rc;
             r->err_n = n;
+            r->err_fourcc = c.fmt.fourcc;
         }
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
@@ -404,7 +418,7 @@ static int rec_report(struct rec_run *run, const struct view_opts *o, int ret)
     if (run->r.err) {
         char path[PATH_BYTES];
         frame_path(path, sizeof(path), o->record, run->r.err_n);
-        fbus_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(run->r.err));
+        png_error(path, run->r.err, run->r.err_fourcc);
         return VIEW_EXIT_OUTPUT;
     }
     if (rec_write_index(o->record, run->entries, run->n) != 0)
