@@ -109,7 +109,30 @@ struct Source {
     uint32_t w, h;
     unsigned fps;
     unsigned slots;
+    unsigned pad = 0; /* bytes of padding after each row of each plane, as V4L2 drivers may add */
 };
+
+/* The packed layout of fourcc, or with pad bytes after every row of every plane. */
+struct fbus_format source_format(const Source &s)
+{
+    struct fbus_format f, p;
+    EXPECT_EQ(0, fbus_format_init(&f, s.fourcc, s.w, s.h));
+    p = f;
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < f.nplanes && s.pad; i++) {
+        uint32_t end = i + 1 < f.nplanes ? f.plane_offset[i + 1] : f.sizeimage;
+        uint32_t rows = (end - f.plane_offset[i]) / f.plane_stride[i];
+        p.plane_stride[i] = f.plane_stride[i] + s.pad;
+        p.plane_offset[i] = off;
+        off += p.plane_stride[i] * rows;
+    }
+    if (s.pad) {
+        p.bytesperline = p.plane_stride[0];
+        p.sizeimage = off;
+    }
+    EXPECT_EQ(0, fbus_format_check(&p));
+    return p;
+}
 
 volatile sig_atomic_t g_writer_stop;
 
@@ -139,8 +162,8 @@ void pace(uint64_t start, uint64_t n, unsigned fps)
     signal(SIGINT, on_writer_signal);
     fbus_writer_opts_init(&o);
     o.slots = s.slots;
-    if (fbus_format_init(&f, s.fourcc, s.w, s.h) != 0 ||
-        fbus_writer_open(&w, bus.c_str(), &f, &o) != 0)
+    f = source_format(s);
+    if (fbus_writer_open(&w, bus.c_str(), &f, &o) != 0)
         _exit(3);
     std::vector<uint8_t> rgb((size_t)s.w * s.h * 3);
     uint64_t start = fbus_now_ns();
@@ -157,7 +180,10 @@ void pace(uint64_t start, uint64_t n, unsigned fps)
     _exit(0); /* never exit(): the test's atexit handlers would remove the buses */
 }
 
-/* fbus-capture when it is built, unless FBUS_VIEW_TEST_SOURCE=fork asks for the writer above. */
+/*
+ * fbus-capture when it is built, unless FBUS_VIEW_TEST_SOURCE=fork asks for
+ * the writer above, which is also the one for padded rows.
+ */
 bool use_capture()
 {
 #ifdef FBUS_CAPTURE
@@ -171,7 +197,7 @@ bool use_capture()
 pid_t start_source(const std::string &bus, const Source &s)
 {
 #ifdef FBUS_CAPTURE
-    if (use_capture()) {
+    if (use_capture() && !s.pad) {
         std::string size = std::to_string(s.w) + "x" + std::to_string(s.h);
         return fbus_spawn(fbus_prog_argv(FBUS_CAPTURE, {"--bus", bus, "--source", "test", "--size",
                                                         size, "--format", fourcc_name(s.fourcc),
@@ -216,13 +242,12 @@ uint64_t last_seq(const std::string &bus)
 }
 
 /* What the viewer should show for frame seq: the pattern converted through the bus format. */
-std::vector<uint8_t> expected_rgb(uint32_t fourcc, uint32_t w, uint32_t h, uint64_t seq)
+std::vector<uint8_t> expected_rgb(const Source &s, uint64_t seq)
 {
-    struct fbus_format f;
-    std::vector<uint8_t> rgb((size_t)w * h * 3), out(rgb.size());
-    EXPECT_EQ(0, fbus_format_init(&f, fourcc, w, h));
+    struct fbus_format f = source_format(s);
+    std::vector<uint8_t> rgb((size_t)s.w * s.h * 3), out(rgb.size());
     std::vector<uint8_t> bus(f.sizeimage);
-    fbus_tp_draw(rgb.data(), w, h, seq);
+    fbus_tp_draw(rgb.data(), s.w, s.h, seq);
     EXPECT_EQ(0, fbus_convert_from_rgb24(&f, rgb.data(), bus.data()));
     EXPECT_EQ(0, fbus_convert_to_rgb24(&f, bus.data(), bus.size(), out.data()));
     return out;
@@ -693,6 +718,15 @@ TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
     EXPECT_EQ("", wait_pattern(x, frame_rect(x, ww, wh, 480, 270), win_y, 0, &c0))
         << "RGB3 480x270 " << read_file(err);
 
+    /* Rows with padding (bytesperline > width), as some V4L2 drivers give: strides honoured. */
+    for (uint32_t fc : {FBUS_FMT_NV12, FBUS_FMT_YU12, FBUS_FMT_YUYV}) {
+        stop(w, SIGKILL);
+        Source p = {fc, 640, 480, 30, 2, 64};
+        w = source(n, p);
+        EXPECT_EQ("", wait_pattern(x, frame_rect(x, ww, wh, 640, 480), win_y, 0, &c0))
+            << fourcc_name(fc) << " with padded rows " << read_file(err);
+    }
+
     stop(w, SIGTERM);
     kill(v, SIGTERM);
     EXPECT_EQ(0, fbus_wait_child(v, 10000)) << read_file(err);
@@ -785,14 +819,19 @@ TEST_F(View, KeysPauseSnapshotFullscreenQuit)
 
 /* ---- (2) headless record: every pixel, every sequence number --------------- */
 
-class ViewRecord : public View, public ::testing::WithParamInterface<uint32_t>
+struct RecordCase {
+    uint32_t fourcc;
+    unsigned pad;
+};
+
+class ViewRecord : public View, public ::testing::WithParamInterface<RecordCase>
 {
 };
 
 TEST_P(ViewRecord, FramesAreThePatternAndGapsAreCounted)
 {
     std::string n = bus("rec");
-    Source s = {GetParam(), 320, 240, 60, 2};
+    Source s = {GetParam().fourcc, 320, 240, 60, 2, GetParam().pad};
     source(n, s);
     std::string dir = tmp_ + "/rec";
     const int count = 24;
@@ -835,7 +874,7 @@ TEST_P(ViewRecord, FramesAreThePatternAndGapsAreCounted)
         ASSERT_EQ(s.h, ph);
         EXPECT_EQ(0, fbus_tp_decode(rgb, pw, ph, pw * 3, &counter));
         EXPECT_EQ((uint32_t)seq, counter) << file << ": the picture is not frame " << seq;
-        std::vector<uint8_t> want_rgb = expected_rgb(s.fourcc, s.w, s.h, seq);
+        std::vector<uint8_t> want_rgb = expected_rgb(s, seq);
         size_t bad = 0;
         for (size_t i = 0; i < want_rgb.size(); i++)
             bad += abs((int)rgb[i] - (int)want_rgb[i]) > 1;
@@ -848,13 +887,17 @@ TEST_P(ViewRecord, FramesAreThePatternAndGapsAreCounted)
     RecordProperty("gaps", std::to_string(gaps));
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, ViewRecord,
-                         ::testing::Values(FBUS_FMT_YUYV, FBUS_FMT_UYVY, FBUS_FMT_NV12,
-                                           FBUS_FMT_YU12, FBUS_FMT_RGB24, FBUS_FMT_BGR24,
-                                           FBUS_FMT_GREY),
-                         [](const ::testing::TestParamInfo<uint32_t> &i) {
-                             return fourcc_name(i.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Formats, ViewRecord,
+    ::testing::Values(RecordCase{FBUS_FMT_YUYV, 0}, RecordCase{FBUS_FMT_UYVY, 0},
+                      RecordCase{FBUS_FMT_NV12, 0}, RecordCase{FBUS_FMT_YU12, 0},
+                      RecordCase{FBUS_FMT_RGB24, 0}, RecordCase{FBUS_FMT_BGR24, 0},
+                      RecordCase{FBUS_FMT_GREY, 0}, RecordCase{FBUS_FMT_YUYV, 64},
+                      RecordCase{FBUS_FMT_NV12, 64}, RecordCase{FBUS_FMT_YU12, 64},
+                      RecordCase{FBUS_FMT_GREY, 64}),
+    [](const ::testing::TestParamInfo<RecordCase> &i) {
+        return fourcc_name(i.param.fourcc) + (i.param.pad ? "_PaddedRows" : "");
+    });
 
 /* ---- (3) a stalled viewer never slows the writer ------------------------------ */
 
