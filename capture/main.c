@@ -429,24 +429,16 @@ static void sleep_1s(void)
     nanosleep(&ts, NULL); /* a signal cuts it short, as it should */
 }
 
-/* Waits for the source to come back; the bus stays up. 0, or an exit code. */
-static int reconnect(struct capture *c)
+/* One attempt to bring the source back: 0, -1 to try again later, or an exit code. */
+static int reopen(struct capture *c)
 {
     struct fbus_format fmt;
     int rc;
 
-    c->ops->close(c->src);
-    c->src = NULL;
-    fbus_log_warn(TAG, "keeping bus '%s' up; retrying the source every second", c->o.bus);
-    c->req.quiet = 1;
-    while (!g_stop && c->ops->open(&c->src, &c->req, &fmt) != 0) {
+    if (c->ops->open(&c->src, &c->req, &fmt) != 0) {
         c->src = NULL;
-        sleep_1s();
-        status_tick(c);
+        return -1;
     }
-    c->req.quiet = 0;
-    if (!c->src)
-        return 0;
     if (memcmp(&fmt, &c->fmt, sizeof(fmt)) != 0) {
         if ((rc = fbus_writer_set_format(c->w, &fmt, 0)) != 0) {
             fbus_log_error(TAG,
@@ -458,6 +450,30 @@ static int reconnect(struct capture *c)
         c->fmt = fmt;
         fbus_log_info(TAG, "new format on the bus; readers follow it");
     }
+    if (c->ops->start && c->ops->start(c->src, c->w) != 0) {
+        c->ops->close(c->src);
+        c->src = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for the source to come back; the bus stays up. 0, or an exit code. */
+static int reconnect(struct capture *c)
+{
+    int rc = -1;
+
+    c->ops->close(c->src);
+    c->src = NULL;
+    fbus_log_warn(TAG, "keeping bus '%s' up; retrying the source every second", c->o.bus);
+    c->req.quiet = 1;
+    while (!g_stop && (rc = reopen(c)) < 0) {
+        sleep_1s();
+        status_tick(c);
+    }
+    c->req.quiet = 0;
+    if (g_stop || rc > 0)
+        return g_stop ? 0 : rc;
     fbus_log_info(TAG, "source is back; frames flow again");
     return 0;
 }
@@ -525,6 +541,7 @@ static int capture_main(struct capture *c)
     c->req.height = c->o.height;
     c->req.fps = c->o.fps;
     c->req.verbose = c->o.verbose;
+    c->req.slots = c->o.slots;
     if (pick_source(c) != 0)
         return CAP_EXIT_SOURCE;
     if (check_bus_free(c->o.bus) != 0)
@@ -534,6 +551,11 @@ static int capture_main(struct capture *c)
     if (open_bus(c) != 0) {
         c->ops->close(c->src);
         return CAP_EXIT_BUS;
+    }
+    if (c->ops->start && (rc = c->ops->start(c->src, c->w)) != 0) {
+        c->ops->close(c->src);
+        fbus_writer_close(c->w);
+        return exit_for_open(rc);
     }
     ex = run(c);
     fbus_writer_counts(c->w, NULL, &dropped);

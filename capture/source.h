@@ -21,9 +21,10 @@ struct cap_request {
     uint32_t fourcc; /* --format */
     uint32_t width;  /* --size */
     uint32_t height;
-    unsigned fps; /* --fps */
-    int verbose;  /* --verbose: say which capture path is taken */
-    int quiet;    /* retrying after a fault: open failures only at debug level */
+    unsigned fps;   /* --fps */
+    unsigned slots; /* --slots of the bus */
+    int verbose;    /* --verbose: say which capture path is taken */
+    int quiet;      /* retrying after a fault: open failures only at debug level */
 };
 
 /* Results of next() besides negative errors. */
@@ -43,6 +44,12 @@ struct cap_source_ops {
      * what went wrong and what to do.
      */
     int (*open)(struct cap_source **out, const struct cap_request *req, struct fbus_format *fmt);
+    /*
+     * Optional: starts delivering once the bus exists with that format (a
+     * camera may capture straight into its slots). Returns 0, or a negative
+     * code after printing what went wrong.
+     */
+    int (*start)(struct cap_source *src, fbus_writer *w);
     /*
      * Waits for the next frame (never unbounded; a signal ends the wait early),
      * publishes it on w. Returns CAP_FRAME, CAP_NOFRAME, or a negative code

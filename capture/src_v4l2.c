@@ -1,26 +1,30 @@
 /*
  * src_v4l2.c - frames from a V4L2 camera (--source v4l2:/dev/videoN),
- * through libv4l2, streaming with mmap buffers.
+ * through libv4l2.
  *
- * Set-up is a checklist: open and check the device, negotiate the format
+ * open() is a checklist: open and check the device, negotiate the format
  * (with libv4lconvert when the camera cannot give the bus format itself),
- * the frame rate, the bus layout, the buffers, the stream. Then each frame
- * is dequeued, written into a claimed bus slot and queued back:
+ * the frame rate, the bus layout. start(), once the bus exists, picks the
+ * capture path and starts the stream:
  *
- *   - the camera gives the bus format: one memcpy, driver buffer -> slot;
- *   - it does not (an MJPEG-only webcam asked for RGB3 or YU12):
- *     v4lconvert_convert() writes its output straight into the slot.
+ *   - userptr zero-copy (v4l2_userptr.c): the bus slots themselves are the
+ *     driver's buffers, when the driver offers USERPTR, no conversion is
+ *     needed and the bus has the slots for it;
+ *   - mmap + one copy: each dequeued driver buffer is copied into a claimed
+ *     slot and queued back;
+ *   - libv4l2 conversion (an MJPEG-only webcam asked for RGB3 or YU12):
+ *     v4lconvert_convert() writes straight from the driver buffer into the
+ *     claimed slot.
  *
  * libv4l2 is opened with its own conversion off and libv4lconvert is called
  * here, because libv4l2's conversion writes into a buffer of its own (one
  * more copy into the slot) or, through read(), drops the driver's
- * timestamps. Zero-copy capture (USERPTR buffers that are bus slots) is not
- * done: see docs/capture.md, "Why no zero-copy path".
+ * timestamps; and because libv4l2 refuses USERPTR buffers while its
+ * conversion is on.
  */
 #include <errno.h>
 #include <libv4l2.h>
 #include <libv4lconvert.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,40 +33,17 @@
 #include "log.h"
 #include "source.h"
 #include "v4l2_dev.h"
+#include "v4l2_source.h"
 
-#define TAG "v4l2"
+#define TAG V4L2SRC_TAG
 
 #define NBUFS_WANT      4
-#define NBUFS_MAX       8
 #define DEFAULT_WIDTH   640
 #define DEFAULT_HEIGHT  480
 #define MIN_TIMEOUT_MS  3000 /* a camera silent this long has stopped */
 #define TIMEOUT_PERIODS 10   /* ... or ten frame periods, for slow frame rates */
 /* For tests: make the camera deliver this format, so that conversion is exercised. */
 #define NATIVE_ENV "FBUS_CAPTURE_V4L2_NATIVE"
-
-struct v4l2_source {
-    struct cap_source base;
-    const char *path;
-    int fd;
-    int level; /* of open failures: ERROR, or DEBUG when retrying */
-    struct v4l2_capability cap;
-    struct v4lconvert_data *cvt; /* non-NULL while converting */
-    struct v4l2_format src;      /* what the camera delivers */
-    struct v4l2_format dst;      /* what goes on the bus */
-    struct fbus_format fmt;
-    double fps; /* as the driver reports it; 0: unknown */
-    int timeout_ms;
-    struct {
-        void *start;
-        size_t length;
-    } bufs[NBUFS_MAX];
-    unsigned nbufs;
-    int streaming;
-    int userptr;        /* the driver offers V4L2_MEMORY_USERPTR */
-    uint32_t min_bytes; /* frames shorter than this are not whole */
-    uint64_t ahead_ns;  /* furthest the driver's timestamps ran ahead of the clock */
-};
 
 static const char *fcc(uint32_t f, char buf[5])
 {
@@ -290,12 +271,11 @@ static int map_buffers(struct v4l2_source *v)
     int rc;
 
     if ((rc = cap_xioctl(v->fd, VIDIOC_REQBUFS, &req)) != 0 || req.count < 1 ||
-        req.count > NBUFS_MAX) {
+        req.count > V4L2SRC_BUFS_MAX) {
         fbus_log(v->level, TAG, "%s: cannot get mmap buffers: %s", v->path,
                  rc ? strerror(-rc) : "the driver offers too few or too many");
         return rc ? rc : -ENOMEM;
     }
-    v->userptr = (req.capabilities & V4L2_BUF_CAP_SUPPORTS_USERPTR) != 0;
     for (v->nbufs = 0; v->nbufs < req.count; v->nbufs++) {
         struct v4l2_buffer b = {.index = v->nbufs, .type = req.type, .memory = req.memory};
         if ((rc = cap_xioctl(v->fd, VIDIOC_QUERYBUF, &b)) != 0)
@@ -321,11 +301,13 @@ static int queue(struct v4l2_source *v, unsigned index)
     return cap_xioctl(v->fd, VIDIOC_QBUF, &b);
 }
 
-static int start_stream(struct v4l2_source *v)
+static int mmap_start(struct v4l2_source *v)
 {
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    int rc = 0;
+    int rc;
 
+    if ((rc = map_buffers(v)) != 0)
+        return rc;
     for (unsigned i = 0; i < v->nbufs && rc == 0; i++)
         rc = queue(v, i);
     if (rc == 0 && (rc = cap_xioctl(v->fd, VIDIOC_STREAMON, &type)) == 0)
@@ -335,8 +317,24 @@ static int start_stream(struct v4l2_source *v)
     return rc;
 }
 
-/* What was negotiated, always; with --verbose also the path the frames take. */
-static void report(const struct v4l2_source *v, const struct cap_request *req)
+static void mmap_stop(struct v4l2_source *v)
+{
+    struct v4l2_requestbuffers req = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+                                      .memory = V4L2_MEMORY_MMAP};
+    int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+
+    if (v->streaming)
+        cap_xioctl(v->fd, VIDIOC_STREAMOFF, &type);
+    v->streaming = 0;
+    for (unsigned i = 0; i < v->nbufs; i++)
+        v4l2_munmap(v->bufs[i].start, v->bufs[i].length);
+    if (v->nbufs)
+        cap_xioctl(v->fd, VIDIOC_REQBUFS, &req);
+    v->nbufs = 0;
+}
+
+/* What was negotiated (always). */
+static void report_format(const struct v4l2_source *v)
 {
     char a[5], b[5];
 
@@ -345,44 +343,46 @@ static void report(const struct v4l2_source *v, const struct cap_request *req)
                   v->fmt.width, v->fmt.height, v->fmt.bytesperline, v->fps,
                   v->cvt ? " (converted from the camera's " : "",
                   v->cvt ? fcc(v->src.fmt.pix.pixelformat, b) : "", v->cvt ? ")" : "");
-    if (!req->verbose)
+}
+
+/* With --verbose: the path the frames take, and why not zero-copy when it is not. */
+static void report_path(const struct v4l2_source *v, const char *no_zc)
+{
+    char a[5], b[5];
+
+    if (!v->verbose)
         return;
-    if (v->cvt)
+    if (v->zc)
+        fbus_log_info(TAG,
+                      "path: userptr zero-copy, the driver writes into the bus slots (%u "
+                      "slots queued as USERPTR buffers)",
+                      v->zc_n);
+    else if (v->cvt)
         fbus_log_info(TAG,
                       "path: libv4l2 conversion, %s -> %s by libv4lconvert straight into "
                       "the slot (%u mmap buffers)",
-                      b, a, v->nbufs);
+                      fcc(v->src.fmt.pix.pixelformat, b), fcc(v->fmt.fourcc, a), v->nbufs);
     else
         fbus_log_info(TAG, "path: mmap + one copy, driver buffer -> slot (%u mmap buffers)",
                       v->nbufs);
-    fbus_log_info(TAG, "userptr zero-copy: %s",
-                  v->userptr && !v->cvt
-                      ? "the driver offers USERPTR, but not used: the writer API lets one slot be "
-                        "claimed at a time and the driver needs several queued (docs/capture.md)"
-                  : v->cvt ? "not possible while converting"
-                           : "the driver does not offer USERPTR");
+    if (no_zc)
+        fbus_log_info(TAG, "no userptr zero-copy: %s", no_zc);
 }
 
-/* ---- Open and close --------------------------------------------------------------------- */
+/* ---- Open, start, close ----------------------------------------------------------------- */
 
 static void v4l2_close_source(struct cap_source *s)
 {
     struct v4l2_source *v = (struct v4l2_source *)s;
-    struct v4l2_requestbuffers req = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-                                      .memory = V4L2_MEMORY_MMAP};
-    int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 
     if (!v)
         return;
     if (v->ahead_ns)
         fbus_log_debug(TAG, "%s: driver timestamps ran up to %.3f ms ahead of the clock", v->path,
                        (double)v->ahead_ns / 1e6);
-    if (v->streaming)
-        cap_xioctl(v->fd, VIDIOC_STREAMOFF, &type);
-    for (unsigned i = 0; i < v->nbufs; i++)
-        v4l2_munmap(v->bufs[i].start, v->bufs[i].length);
-    if (v->nbufs)
-        cap_xioctl(v->fd, VIDIOC_REQBUFS, &req);
+    if (v->zc)
+        v4l2src_zc_stop(v);
+    mmap_stop(v);
     if (v->cvt)
         v4lconvert_destroy(v->cvt);
     cap_v4l2_close_dev(v->fd);
@@ -400,6 +400,9 @@ static int v4l2_open_source(struct cap_source **out, const struct cap_request *r
     v->base.ops = &cap_source_v4l2;
     v->path = req->arg[0] ? req->arg : "/dev/video0";
     v->level = req->quiet ? FBUS_LOG_DEBUG : FBUS_LOG_ERROR;
+    v->verbose = req->verbose;
+    v->slots = req->slots;
+    v->latest = -1;
     if ((v->fd = cap_v4l2_open_dev(v->path, 0, v->level, &v->cap)) < 0) {
         rc = v->fd;
         goto fail;
@@ -407,9 +410,9 @@ static int v4l2_open_source(struct cap_source **out, const struct cap_request *r
     if ((rc = negotiate(v, req)) != 0)
         goto fail;
     set_rate(v, req);
-    if ((rc = bus_format(v)) != 0 || (rc = map_buffers(v)) != 0 || (rc = start_stream(v)) != 0)
+    if ((rc = bus_format(v)) != 0)
         goto fail;
-    report(v, req);
+    report_format(v);
     *fmt = v->fmt;
     *out = &v->base;
     return 0;
@@ -419,73 +422,26 @@ fail:
     return rc;
 }
 
-/* ---- Frames ----------------------------------------------------------------------------- */
-
-/* 1 when a frame (or an error) is ready, 0 on a signal, -errno when the camera is silent. */
-static int wait_frame(struct v4l2_source *v)
+/* Zero-copy when it can be had, else mmap + one copy (or the conversion). */
+static int v4l2_start(struct cap_source *s, fbus_writer *w)
 {
-    struct pollfd p = {.fd = v->fd, .events = POLLIN};
-    int n = poll(&p, 1, v->timeout_ms);
+    struct v4l2_source *v = (struct v4l2_source *)s;
+    const char *no_zc = v4l2src_zc_why_not(v);
 
-    if (n < 0)
-        return errno == EINTR ? 0 : -errno;
-    if (n == 0) {
-        fbus_log_error(TAG,
-                       "%s: no frame for %.1f s: the camera stopped delivering (check its "
-                       "cable and power; --reconnect restarts it)",
-                       v->path, v->timeout_ms / 1000.0);
-        return -ETIMEDOUT;
+    if (!no_zc && v4l2src_zc_start(v, w) != 0) {
+        v4l2src_zc_stop(v);
+        no_zc = "the driver refused the bus slots as USERPTR buffers (see above)";
     }
-    return 1;
-}
-
-/* 1 and *b when a buffer is dequeued, 0 when none is ready, -errno when the device failed. */
-static int dequeue(struct v4l2_source *v, struct v4l2_buffer *b)
-{
-    int rc;
-
-    memset(b, 0, sizeof(*b));
-    b->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    b->memory = V4L2_MEMORY_MMAP;
-    rc = cap_xioctl(v->fd, VIDIOC_DQBUF, b);
-    if (rc == -EAGAIN)
-        return 0;
-    if (rc == -ENODEV)
-        fbus_log_error(TAG,
-                       "%s: the camera is gone (unplugged, or its driver was unloaded); "
-                       "plug it back in and use --reconnect to wait for it",
-                       v->path);
-    else if (rc != 0)
-        fbus_log_error(TAG, "%s: cannot dequeue a frame: %s", v->path, strerror(-rc));
-    return rc ? rc : 1;
-}
-
-/*
- * The driver's time of the frame when it is on CLOCK_MONOTONIC (the bus
- * clock), else now. Never later than now: vivid stamps a frame with its
- * ideal end-of-frame time, which under load can still lie ahead, and a
- * reader computing now - timestamp must not get a negative age.
- */
-static uint64_t frame_time(struct v4l2_source *v, const struct v4l2_buffer *b)
-{
-    uint64_t now = fbus_now_ns();
-    uint64_t t =
-        (uint64_t)b->timestamp.tv_sec * 1000000000u + (uint64_t)b->timestamp.tv_usec * 1000u;
-
-    if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC || !t)
-        return now;
-    if (t > now) {
-        if (!v->ahead_ns)
-            fbus_log_debug(TAG,
-                           "%s: the driver's timestamps run ahead of the clock (%.3f ms); "
-                           "using the time of dequeueing for those frames",
-                           v->path, (double)(t - now) / 1e6);
-        if (t - now > v->ahead_ns)
-            v->ahead_ns = t - now;
-        return now;
+    if (!v->zc) {
+        int rc = mmap_start(v);
+        if (rc != 0)
+            return rc;
     }
-    return t;
+    report_path(v, no_zc);
+    return 0;
 }
+
+/* ---- Frames (mmap + one copy, or the conversion) ---------------------------------------- */
 
 /* Writes buffer b into the slot: a copy, or the conversion. Bytes written, or -1. */
 static int fill(struct v4l2_source *v, const struct v4l2_buffer *b, const struct fbus_wslot *slot)
@@ -498,8 +454,7 @@ static int fill(struct v4l2_source *v, const struct v4l2_buffer *b, const struct
                                    (int)cap);
         if (n < 0)
             FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG,
-                                 "dropping a frame libv4lconvert cannot "
-                                 "convert: %s",
+                                 "dropping a frame libv4lconvert cannot convert: %s",
                                  v4lconvert_get_error_message(v->cvt));
         return n;
     }
@@ -518,15 +473,8 @@ static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
     struct fbus_wslot slot;
     int n, rc;
 
-    if ((b->flags & V4L2_BUF_FLAG_ERROR) || b->index >= v->nbufs ||
-        b->bytesused < (v->cvt ? 1 : v->min_bytes)) {
-        /* Some UVC cameras hand out short or error-flagged frames after a glitch on the bus. */
-        FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "%s: dropping a broken frame (%u bytes%s)",
-                             v->path, b->bytesused,
-                             (b->flags & V4L2_BUF_FLAG_ERROR) ? ", flagged as an error" : "");
-        fbus_writer_count_drop(w);
+    if (b->index >= v->nbufs || v4l2src_broken(v, w, b))
         return CAP_NOFRAME;
-    }
     if ((rc = fbus_writer_claim(w, &slot)) == FBUS_ENOSLOT)
         return CAP_NOFRAME; /* readers hold every other slot; counted as a drop */
     if (rc != 0)
@@ -536,7 +484,7 @@ static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
         fbus_writer_count_drop(w);
         return CAP_NOFRAME;
     }
-    rc = fbus_writer_commit(w, (size_t)n, frame_time(v, b));
+    rc = fbus_writer_commit(w, (size_t)n, v4l2src_time(v, b));
     return rc ? rc : CAP_FRAME;
 }
 
@@ -546,9 +494,11 @@ static int v4l2_next(struct cap_source *s, fbus_writer *w)
     struct v4l2_buffer b;
     int rc, q;
 
-    if ((rc = wait_frame(v)) <= 0)
+    if (v->zc)
+        return v4l2src_zc_next(v, w);
+    if ((rc = v4l2src_wait(v)) <= 0)
         return rc;
-    if ((rc = dequeue(v, &b)) <= 0)
+    if ((rc = v4l2src_dequeue(v, &b, V4L2_MEMORY_MMAP)) <= 0)
         return rc;
     rc = publish(v, w, &b);
     if (rc < 0)
@@ -564,6 +514,7 @@ const struct cap_source_ops cap_source_v4l2 = {
     .kind = "v4l2",
     .can_reconnect = 1,
     .open = v4l2_open_source,
+    .start = v4l2_start,
     .next = v4l2_next,
     .close = v4l2_close_source,
 };

@@ -2,7 +2,9 @@
 # Run by busybox sh inside the VM (tests/vm/run-vm.sh); registered by scripts/capture.cmake.
 #
 #  1. --list shows vivid, its formats, sizes and rates;
-#  2. YUYV 640x480: 100 frames into a bus, checked by vm-reader (count, format, timestamps);
+#  2. YUYV 640x480: 100 frames into a bus, checked by vm-reader (count, format, timestamps),
+#     once with --slots 4 (userptr zero-copy: the driver fills the bus slots) and once with
+#     --slots 2 (mmap + one copy);
 #  3. RGB3 640x480 straight from the camera, and RGB3 converted by libv4lconvert from the
 #     camera's YUYV: each checked by vm-reader and snapped to a PNG for the host to check;
 #     SIGTERM leaves no IPC object behind;
@@ -88,19 +90,32 @@ grep -q '^    YUYV' /tmp/list.txt || die "--list does not show YUYV"
 grep -q '640x480: [0-9]' /tmp/list.txt || die "--list shows no rates for 640x480"
 fbus-capture --list /dev/video0 >/dev/null || die "--list /dev/video0 failed"
 
-step "2. YUYV 640x480, 100 frames, checked by a reader"
-vm-reader read cam0 YUYV 640x480 100 240 >/tmp/r2.txt &
-reader=$!
-fbus-capture --bus cam0 --source v4l2:/dev/video0 --format YUYV --size 640x480 --fps 25 \
-    --count 100 --keep --verbose 2>/tmp/c2.txt || { cat /tmp/c2.txt; die "capture failed"; }
-cat /tmp/c2.txt
-wait $reader || { cat /tmp/r2.txt; die "the reader's checks failed"; }
-cat /tmp/r2.txt
-note "YUYV 640x480:"
-paths /tmp/c2.txt
-note "  $(cat /tmp/r2.txt)"
-fbus info cam0 --json | grep -q '"published":100,' || die "the bus did not get 100 frames"
+# yuyv_100 BUS SLOTS PATH: YUYV 640x480 at 25 fps, 100 frames checked by vm-reader, taking PATH.
+yuyv_100() {
+    vm-reader read $1 YUYV 640x480 100 240 >/tmp/r2.txt &
+    reader=$!
+    fbus-capture --bus $1 --source v4l2:/dev/video0 --format YUYV --size 640x480 --fps 25 \
+        --slots $2 --count 100 --keep --verbose 2>/tmp/c2.txt || { cat /tmp/c2.txt; die "capture failed"; }
+    cat /tmp/c2.txt
+    wait $reader || { cat /tmp/r2.txt; die "the reader's checks failed"; }
+    cat /tmp/r2.txt
+    grep -q "path: $3" /tmp/c2.txt || die "YUYV with --slots $2 did not take the $3 path"
+    note "YUYV 640x480, --slots $2:"
+    paths /tmp/c2.txt
+    note "  $(cat /tmp/r2.txt)"
+    fbus info $1 --json | grep -q '"published":100,' || die "the bus did not get 100 frames"
+}
+
+step "2a. YUYV 640x480, 100 frames, --slots 4: userptr zero-copy into the bus slots"
+yuyv_100 cam0 4 "userptr zero-copy"
 fbus snap cam0 /tmp/vivid-yuyv.png
+fbus rm cam0
+ipc_clean
+
+step "2b. the same with --slots 2: mmap + one copy"
+yuyv_100 cam0 2 "mmap + one copy"
+grep -q "no userptr zero-copy: the driver offers USERPTR, but the bus needs --slots 3" /tmp/c2.txt ||
+    die "no reason given for not taking the zero-copy path"
 fbus rm cam0
 ipc_clean
 
@@ -163,7 +178,7 @@ ipc_clean
 step "6a. unplugged, no --reconnect: a clear message, exit 5"
 # vivid's "Disconnect" control: poll and DQBUF fail with ENODEV, open too, until the last user
 # closes the device; then vivid registers it again, as if plugged back in.
-fbus-capture --bus cam5 --source /dev/video0 --size 320x180 2>/tmp/c7.txt &
+fbus-capture --bus cam5 --source /dev/video0 --size 320x180 --slots 4 2>/tmp/c7.txt &
 cap=$!
 wait_for /tmp/c7.txt "bus 'cam5'" 60
 fbus wait cam5 --seq 3 --timeout 30000
@@ -179,7 +194,7 @@ step "6b. unplugged with --reconnect: the bus stays up, frames come back after r
 published() {
     fbus info cam6 --json | sed -n 's/.*"published":\([0-9]*\),.*/\1/p'
 }
-fbus-capture --bus cam6 --source /dev/video0 --size 320x180 --reconnect --verbose \
+fbus-capture --bus cam6 --source /dev/video0 --size 320x180 --slots 4 --reconnect --verbose \
     2>/tmp/c8.txt &
 cap=$!
 vm-reader read cam6 YUYV 320x180 60 300 >/tmp/r8.txt &
@@ -241,7 +256,8 @@ fbus rm cam9
 ipc_clean
 
 step "6e. a fatal streaming error with --reconnect: the stream is restarted"
-fbus-capture --bus cam10 --source /dev/video0 --size 320x180 --reconnect 2>/tmp/c12.txt &
+fbus-capture --bus cam10 --source /dev/video0 --size 320x180 --slots 4 --reconnect \
+    --verbose 2>/tmp/c12.txt &
 cap=$!
 wait_for /tmp/c12.txt "bus 'cam10'" 60
 fbus wait cam10 --seq 5 --timeout 30000
