@@ -596,6 +596,13 @@ class View : public BusTest
         char t[] = "/tmp/fbus-view-test-XXXXXX";
         ASSERT_NE(nullptr, mkdtemp(t));
         tmp_ = t;
+        /* Sanitizer builds: SDL 2.26 never calls dbus_shutdown(), so libdbus's buffers outlive
+         * the viewer. Not ours; everything else must still be freed. */
+        std::string supp = tmp_ + "/.lsan.supp", opts = "suppressions=" + supp;
+        std::ofstream(supp) << "leak:libdbus-1.so\n";
+        if (const char *old = getenv("LSAN_OPTIONS"))
+            opts = std::string(old) + ":" + opts;
+        lsan_.reset(new EnvVar("LSAN_OPTIONS", opts.c_str()));
     }
     void TearDown() override
     {
@@ -605,6 +612,7 @@ class View : public BusTest
             waitpid(p, nullptr, 0);
         }
         BusTest::TearDown();
+        lsan_.reset();
         if (!tmp_.empty())
             fbus_run({"rm", "-rf", tmp_});
     }
@@ -644,6 +652,7 @@ class View : public BusTest
     }
     std::string tmp_;
     std::vector<pid_t> kids_;
+    std::unique_ptr<EnvVar> lsan_;
 };
 
 } // namespace
@@ -663,6 +672,12 @@ TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
     ASSERT_TRUE(x.start(800, 600)) << "Xvfb did not start";
     EnvVar disp("DISPLAY", x.display().c_str());
     EnvVar driver("SDL_RENDER_DRIVER", *GetParam() ? GetParam() : nullptr);
+    /* Sanitizer builds: Mesa's GL driver leaks at exit and is unloaded by then, so not even a
+     * suppression can name it. The Auto run keeps leak checking for fbus-view's own code. */
+    std::string asan = getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "";
+    if (*GetParam())
+        asan += ":detect_leaks=0";
+    EnvVar no_leaks("ASAN_OPTIONS", asan.empty() ? nullptr : asan.c_str());
     std::string n = bus("win"), err = tmp_ + "/view.err", err2 = tmp_ + "/stats.err";
 
     /* Started before the bus exists: it waits, and says so once. */
