@@ -683,6 +683,9 @@ TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
     /* Started before the bus exists: it waits, and says so once. */
     pid_t v = view({"--bus", n, "--scale", "1", "--verbose"}, err);
     ASSERT_TRUE(wait_for_text(err, "waiting for bus '" + n + "'", 1, 10000)) << read_file(err);
+    EXPECT_TRUE(wait_for_text(err, "waiting for bus '" + n + "'…\n", 1, 5000) ||
+                wait_for_text(err, "waiting for bus '" + n + "'...\n", 1, 100))
+        << "the title says it too: " << read_file(err);
     usleep(500000); /* a few retries later it has still said it only once */
     EXPECT_EQ(1u, count_of(read_file(err), "follow: waiting for bus '" + n + "'"))
         << read_file(err);
@@ -716,7 +719,8 @@ TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
 
     /* Writer killed: "writer gone"; restarted: the same segment, numbering carries on. */
     stop(w, SIGKILL);
-    EXPECT_TRUE(wait_for_text(err, "writer gone", 1, 5000)) << read_file(err);
+    EXPECT_TRUE(wait_for_text(err, "writer gone;", 1, 5000)) << read_file(err);
+    EXPECT_TRUE(wait_for_text(err, "writer gone\n", 1, 5000)) << "title: " << read_file(err);
     uint32_t before = c0;
     w = source(n, b);
     EXPECT_EQ("", wait_pattern(x, rb, win_y, before, &c0)) << "after a writer restart";
