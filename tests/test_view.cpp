@@ -319,6 +319,26 @@ bool next_stats(int fd, StatsLine *s, int timeout_ms = 5000)
     return fbus_read_line(fd, &line, timeout_ms) && parse_stats(line, s);
 }
 
+/* Whether this fbus-view has its window (SDL2 was found when it was built). */
+bool view_has_window()
+{
+    static int has = -1;
+    if (has < 0) {
+        ProgResult r = fbus_run(fbus_prog_argv(FBUS_VIEW, {"--help"}));
+        has = r.status == 0 && r.out.find("built without SDL2") == std::string::npos;
+    }
+    return has == 1;
+}
+
+/* The window tests need the window: skipped, loudly, in a build without SDL2. */
+#define REQUIRE_WINDOW()                                                                           \
+    do {                                                                                           \
+        if (!view_has_window()) {                                                                  \
+            fprintf(stderr, "\n*** SKIPPING: fbus-view was built without SDL2 ***\n\n");           \
+            GTEST_SKIP() << "fbus-view was built without SDL2 (libsdl2-dev): no window to test";   \
+        }                                                                                          \
+    } while (0)
+
 /* ---- X: a private Xvfb and screenshots of it ------------------------------ */
 
 struct Shot {
@@ -666,6 +686,7 @@ class ViewWindow : public View, public ::testing::WithParamInterface<const char 
 
 TEST_P(ViewWindow, ShowsThePatternThroughFormatChangesAndWriterRestarts)
 {
+    REQUIRE_WINDOW();
     REQUIRE_TOOL("Xvfb", "xvfb");
     REQUIRE_TOOL("xwd", "x11-apps");
     Xvfb x;
@@ -790,8 +811,11 @@ TEST_F(View, KeysPauseSnapshotFullscreenQuit)
 #ifndef HAVE_XLIB
     GTEST_SKIP() << "X11/Xlib.h was missing at build time (libx11-dev): keys not tested";
 #else
+    REQUIRE_WINDOW();
     REQUIRE_TOOL("Xvfb", "xvfb");
     REQUIRE_TOOL("xwd", "x11-apps");
+    if (!dlopen("libX11.so.6", RTLD_NOW | RTLD_LOCAL))
+        GTEST_SKIP() << "libX11.so.6 cannot be loaded here: keys not tested";
     Xvfb x;
     ASSERT_TRUE(x.start(800, 600));
     EnvVar disp("DISPLAY", x.display().c_str());
@@ -938,6 +962,7 @@ TEST_P(ViewStall, StoppedViewerDoesNotLowerTheWriterRateAndResumesOnTheNewest)
     std::unique_ptr<Xvfb> x;
     std::unique_ptr<EnvVar> disp;
     if (window) {
+        REQUIRE_WINDOW();
         REQUIRE_TOOL("Xvfb", "xvfb");
         x.reset(new Xvfb);
         ASSERT_TRUE(x->start(800, 600));
@@ -1028,7 +1053,7 @@ TEST_F(View, FollowsTheBusThroughWriterDeathRemovalAndANewBus)
     pid_t w = source(n, s);
     ASSERT_TRUE(wait_state(fd, "live", &st)) << read_file(err);
     ASSERT_TRUE(next_stats(fd, &st));
-    EXPECT_GT(st.fps, 50.0);
+    EXPECT_GT(st.fps, 20.0) << "frames flow (100 fps source)";
     unsigned long long seq = st.seq;
 
     stop(w, SIGKILL); /* the bus stays, its writer dead */
@@ -1041,7 +1066,7 @@ TEST_F(View, FollowsTheBusThroughWriterDeathRemovalAndANewBus)
     w = source(n, s);
     ASSERT_TRUE(wait_state(fd, "live", &st, seq)) << "not on the new bus: " << read_file(err);
     ASSERT_TRUE(next_stats(fd, &st));
-    EXPECT_GT(st.fps, 50.0);
+    EXPECT_GT(st.fps, 20.0) << "frames flow (100 fps source)";
 
     /* A clean close: "closed", then waiting again. */
     stop(w, SIGTERM);

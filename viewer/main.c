@@ -42,6 +42,9 @@ static void usage(FILE *to)
             "                     (default %d)\n"
             "window keys: space pause, s snapshot, f fullscreen, q/Esc quit\n",
             VIEW_TIMEOUT_DEFAULT_MS);
+#ifndef FBUS_HAVE_SDL
+    fprintf(to, "this fbus-view was built without SDL2: no window, headless modes only\n");
+#endif
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
