@@ -548,3 +548,30 @@ TEST(Convert, NullPointers)
     EXPECT_EQ(-EINVAL, fbus_convert_from_rgb24(&f, nullptr, src.data()));
     EXPECT_EQ(-EINVAL, fbus_convert_from_rgb24(&f, rgb.data(), nullptr));
 }
+
+/* A packed format may start past the slot's first byte (plane_offset[0]): both directions honour it. */
+TEST(Convert, PackedFormatsHonourPlaneOffset)
+{
+    for (uint32_t fourcc : {FBUS_FMT_YUYV, FBUS_FMT_UYVY, FBUS_FMT_RGB24, FBUS_FMT_BGR24,
+                            FBUS_FMT_GREY}) {
+        char fcc[5];
+        SCOPED_TRACE(fbus_fourcc_str(fourcc, fcc));
+        struct fbus_format t = tight(fourcc, 4, 2), o = t;
+        o.plane_offset[0] = 64;
+        o.sizeimage = t.sizeimage + 64;
+        ASSERT_EQ(0, fbus_format_check(&o));
+        std::vector<uint8_t> rgb(4 * 2 * 3);
+        for (size_t i = 0; i < rgb.size(); i++)
+            rgb[i] = (uint8_t)(40 + i * 7);
+        std::vector<uint8_t> a(t.sizeimage), b(o.sizeimage, 0xAB);
+        ASSERT_EQ(0, fbus_convert_from_rgb24(&t, rgb.data(), a.data()));
+        ASSERT_EQ(0, fbus_convert_from_rgb24(&o, rgb.data(), b.data()));
+        EXPECT_EQ(std::vector<uint8_t>(64, 0xAB), std::vector<uint8_t>(b.begin(), b.begin() + 64))
+            << "bytes before the offset untouched";
+        EXPECT_EQ(a, std::vector<uint8_t>(b.begin() + 64, b.end()));
+        std::vector<uint8_t> ra(rgb.size()), rb(rgb.size());
+        ASSERT_EQ(0, fbus_convert_to_rgb24(&t, a.data(), a.size(), ra.data()));
+        ASSERT_EQ(0, fbus_convert_to_rgb24(&o, b.data(), b.size(), rb.data()));
+        EXPECT_EQ(ra, rb);
+    }
+}

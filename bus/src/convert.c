@@ -84,7 +84,7 @@ static ALWAYS_INLINE void yuv_row(const uint8_t *y, int ystep, const uint8_t *u,
 static void yuyv_to_rgb(const struct fbus_format *f, const uint8_t *s, uint8_t *rgb)
 {
     for (uint32_t r = 0; r < f->height; r++) {
-        const uint8_t *row = s + (size_t)r * f->bytesperline;
+        const uint8_t *row = s + f->plane_offset[0] + (size_t)r * f->bytesperline;
         uint8_t *out = rgb + (size_t)r * f->width * 3;
         if (f->fourcc == FBUS_FMT_YUYV) {
             yuv_row(row, 2, row + 1, row + 3, 4, out, f->width / 2);
@@ -137,7 +137,7 @@ static void rgbish_to_rgb(const struct fbus_format *f, const uint8_t *s, uint8_t
 {
     size_t w = f->width;
     for (uint32_t r = 0; r < f->height; r++) {
-        const uint8_t *in = s + (size_t)r * f->bytesperline;
+        const uint8_t *in = s + f->plane_offset[0] + (size_t)r * f->bytesperline;
         uint8_t *out = rgb + (size_t)r * w * 3;
         if (f->fourcc == FBUS_FMT_RGB24) {
             memcpy(out, in, w * 3);
@@ -251,7 +251,7 @@ static void rgb_to_yuyv(const struct fbus_format *f, const uint8_t *rgb, uint8_t
 {
     for (uint32_t r = 0; r < f->height; r++) {
         const uint8_t *in = rgb + (size_t)r * f->width * 3;
-        uint8_t *row = d + (size_t)r * f->bytesperline;
+        uint8_t *row = d + f->plane_offset[0] + (size_t)r * f->bytesperline;
         if (f->fourcc == FBUS_FMT_YUYV) {
             row_to_422(in, row, 2, row + 1, row + 3, 4, f->width / 2);
         } else {
@@ -297,7 +297,7 @@ static void rgb_to_rgbish(const struct fbus_format *f, const uint8_t *rgb, uint8
     size_t w = f->width;
     for (uint32_t r = 0; r < f->height; r++) {
         const uint8_t *in = rgb + (size_t)r * w * 3;
-        uint8_t *out = d + (size_t)r * f->bytesperline;
+        uint8_t *out = d + f->plane_offset[0] + (size_t)r * f->bytesperline;
         if (f->fourcc == FBUS_FMT_RGB24) {
             memcpy(out, in, w * 3);
         } else if (f->fourcc == FBUS_FMT_BGR24) {
