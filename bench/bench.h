@@ -91,6 +91,7 @@ struct gst_result {
 
 struct results {
     unsigned have; /* bit per section that ran, SEC_* */
+    int pinned;    /* the latency section ran under --pin */
     /* Physical limits. */
     double syscall_ns;                     /* one null system call (getppid), CPU time */
     struct summary memcpy_ns[NSIZES];      /* one frame into one of 2 rotating buffers */

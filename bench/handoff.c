@@ -315,6 +315,7 @@ int bench_latency(const struct bench_opts *o, struct results *r, int with_bus)
     }
     if (o->rt)
         sched_setscheduler(0, SCHED_OTHER, &normal);
+    r->pinned = o->pin;
     r->have |= SEC_FUTEX | (with_bus ? SEC_HANDOFF : 0);
     return 0;
 }

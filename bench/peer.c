@@ -5,7 +5,7 @@
  * memory per frame), and a reader taking every newest frame and touching
  * nothing (the counterpart of shmsrc ! fakesink).
  *
- *   fbus-bench-peer pub BUS WIDTH HEIGHT FRAMES   RGB24 frames; waits for a reader first
+ *   fbus-bench-peer pub BUS WIDTH HEIGHT FRAMES [SLOTS]  RGB24 frames; waits for a reader first
  *   fbus-bench-peer sub BUS [PROGRESS_MS [lossless]]  until the writer closes the bus
  *
  * Each prints one line of counts on stdout for fbus-bench to parse; with
@@ -40,8 +40,10 @@ static int wait_reader(fbus_writer *w)
     return -1;
 }
 
-static int pub(const char *bus, unsigned width, unsigned height, unsigned long frames)
+static int pub(const char *bus, unsigned width, unsigned height, unsigned long frames,
+               unsigned slots)
 {
+    struct fbus_writer_opts opts;
     struct fbus_format fmt;
     fbus_writer *w;
     unsigned long done = 0, retries = 0;
@@ -49,8 +51,11 @@ static int pub(const char *bus, unsigned width, unsigned height, unsigned long f
     uint64_t t0, t1;
     int rc;
 
+    fbus_writer_opts_init(&opts);
+    if (slots)
+        opts.slots = slots;
     if ((rc = fbus_format_init(&fmt, FBUS_FMT_RGB24, width, height)) != 0 ||
-        (rc = fbus_writer_open(&w, bus, &fmt, NULL)) != 0) {
+        (rc = fbus_writer_open(&w, bus, &fmt, &opts)) != 0) {
         fprintf(stderr, "fbus-bench-peer: cannot open bus '%s': %s\n", bus, fbus_strerror(rc));
         return 1;
     }
@@ -137,13 +142,13 @@ static int sub(const char *bus, unsigned progress_ms, int lossless)
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[1], "pub") == 0)
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "pub") == 0)
         return pub(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]),
-                   strtoul(argv[5], NULL, 10));
+                   strtoul(argv[5], NULL, 10), argc == 7 ? (unsigned)atoi(argv[6]) : 0);
     if (argc >= 3 && argc <= 5 && strcmp(argv[1], "sub") == 0)
         return sub(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 0,
                    argc == 5 && strcmp(argv[4], "lossless") == 0);
-    fprintf(stderr, "usage: fbus-bench-peer pub BUS WIDTH HEIGHT FRAMES\n"
+    fprintf(stderr, "usage: fbus-bench-peer pub BUS WIDTH HEIGHT FRAMES [SLOTS]\n"
                     "       fbus-bench-peer sub BUS [PROGRESS_MS [lossless]]\n"
                     "(run by fbus-bench's GStreamer section; see docs/benchmarks.md)\n");
     return 2;
