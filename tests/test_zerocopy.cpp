@@ -28,6 +28,9 @@ TEST_F(ZeroCopy, SeveralSlotsClaimedAtOnceCommittedInAnyOrder)
         EXPECT_EQ(i, s[i].index);
     }
     EXPECT_EQ(FBUS_ENOSLOT, fbus_writer_claim_index(w, 2, &s[2])) << "claimed twice";
+    uint64_t dropped = 1;
+    fbus_writer_counts(w, nullptr, &dropped);
+    EXPECT_EQ(0u, dropped) << "a refused claim_index() loses no frame";
     EXPECT_EQ(FBUS_ESIZE, fbus_writer_claim_index(w, 4, &s[0]));
     /* The driver fills buffer 2 first, then 0: sequence numbers follow commit order. */
     fbus_pattern_fill(s[2].data, f.sizeimage, 1);
@@ -43,6 +46,8 @@ TEST_F(ZeroCopy, SeveralSlotsClaimedAtOnceCommittedInAnyOrder)
     EXPECT_EQ((size_t)-1, fbus_pattern_check(fr.data, fr.bytesused, fr.seq));
     /* Slot 0 is latest and held; slot 2 is free again. */
     EXPECT_EQ(FBUS_ENOSLOT, fbus_writer_claim_index(w, 0, &s[0]));
+    fbus_writer_counts(w, nullptr, &dropped);
+    EXPECT_EQ(0u, dropped) << "a refused claim_index() loses no frame";
     ASSERT_EQ(0, fbus_writer_claim_index(w, 2, &s[2]));
     /* Slots 1 and 3 were never filled: abort gives them back unseen. */
     EXPECT_EQ(0, fbus_writer_abort_index(w, 1));

@@ -43,6 +43,7 @@ struct fbus_reader {
     /* Lossless mode: index k of its semaphores, or -1; the last frame taken. */
     int lk;
     int larmed;
+    int recheck; /* a wait slice passed quietly: look whether the key has a new segment */
     int32_t pid;
     uint64_t lpos;
 };
@@ -187,17 +188,23 @@ static int oldest_after(const struct rseg *s, uint64_t pos, uint64_t *seq)
     return at;
 }
 
-/* Moves to the segment that replaced ours, if there is one yet. */
+/*
+ * Moves to the segment that replaced ours, if there is one yet: after a format
+ * change or close (the writer marked ours), or, checked after a quiet wait
+ * slice, after a dead writer's bus was removed and made anew under the key.
+ */
 static int follow(fbus_reader *r)
 {
     uint32_t flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
+    int marked = !!(flags & (FBUS_HF_SUPERSEDED | FBUS_HF_CLOSED));
     struct rseg *next;
     int id;
 
-    if (!(flags & (FBUS_HF_SUPERSEDED | FBUS_HF_CLOSED)))
+    if (!marked && !r->recheck)
         return 0;
+    r->recheck = 0;
     /* A lossless reader first takes what is left for it in the old segment. */
-    if (r->lk >= 0 && r->larmed && oldest_after(r->cur, r->lpos, NULL) >= 0)
+    if (marked && r->lk >= 0 && r->larmed && oldest_after(r->cur, r->lpos, NULL) >= 0)
         return 0;
     id = fbus__shm_lookup(r->key, 1);
     if (id >= 0 && id != r->cur->shmid && seg_attach(r->name, r->key, &next) == 0) {
@@ -210,6 +217,8 @@ static int follow(fbus_reader *r)
         r->cur = next;
         return 0;
     }
+    if (!marked)
+        return 0;
     return flags & FBUS_HF_SUPERSEDED ? TRY_PENDING : FBUS_ECLOSED;
 }
 
@@ -313,7 +322,10 @@ static int attempt_lossless(fbus_reader *r, struct fbus_frame *f, uint32_t *word
     return TRY_NOTHING_NEW;
 }
 
-/* Why a wait ended with nothing: closed, writer gone, or a plain timeout. */
+/*
+ * Why a wait ended with nothing: closed, removed (the semaphore set or the
+ * segment is gone from the key, e.g. `fbus rm`), writer gone, or a timeout.
+ */
 static int timeout_reason(fbus_reader *r)
 {
     uint32_t flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
@@ -323,10 +335,12 @@ static int timeout_reason(fbus_reader *r)
         return FBUS_ECLOSED;
     alive = fbus__sem_getval(r->cur->semid, FBUS_SEM_WRITER);
     if (alive == FBUS_ENOBUS)
-        return FBUS_EWRITER_GONE;
+        return FBUS_ENOBUS;
     if (alive < 0)
         return alive;
-    return alive > 0 ? FBUS_ETIMEDOUT : FBUS_EWRITER_GONE;
+    if (alive > 0)
+        return FBUS_ETIMEDOUT;
+    return fbus__shm_lookup(r->key, 0) == FBUS_ENOBUS ? FBUS_ENOBUS : FBUS_EWRITER_GONE;
 }
 
 int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq, int timeout_ms)
@@ -340,8 +354,17 @@ int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq
     if (r->held_total >= FBUS_SLOTS_MAX)
         return FBUS_ESTATE;
     deadline = fbus_now_ns() + (uint64_t)timeout_ms * 1000000u;
-    for (;;) {
+    for (int moved = 0;;) {
         rc = r->lk >= 0 ? attempt_lossless(r, f, &word) : attempt(r, after_seq, f, &word);
+        if (rc == FBUS_ENOBUS && !moved) {
+            /* Our semaphore set is gone: a bus made anew under the key is worth one look. */
+            int old = r->cur->shmid;
+            r->recheck = 1;
+            follow(r);
+            moved = 1;
+            if (r->cur->shmid != old)
+                continue;
+        }
         if (rc == 0 || (rc != TRY_NOTHING_NEW && rc != TRY_PENDING))
             return rc == FBUS_ENOBUS ? timeout_reason(r) : rc;
         if (timeout_ms == 0)
@@ -354,7 +377,9 @@ int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq
         if (deadline - now < slice)
             slice = deadline - now;
         rc = fbus__futex_wait(&r->cur->hdr->published, word, slice);
-        if (rc < 0 && rc != FBUS_ETIMEDOUT)
+        if (rc == FBUS_ETIMEDOUT)
+            r->recheck = 1;
+        else if (rc < 0)
             return rc;
     }
 }

@@ -200,7 +200,7 @@ static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_seg
     s->base = base;
     s->hdr = base;
     rc = fbus__validate(base, s->size, v);
-    if (rc == FBUS_ECORRUPT && (s->size < 4 || s->hdr->magic != FBUS_MAGIC))
+    if ((rc == FBUS_ECORRUPT || rc == FBUS_ENOBUS) && (s->size < 4 || s->hdr->magic != FBUS_MAGIC))
         rc = FBUS_ECOLLISION; /* someone else's segment: never touch it */
     else if (rc == 0 && strcmp(v->name, name) != 0)
         rc = FBUS_ECOLLISION;

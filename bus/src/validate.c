@@ -12,7 +12,11 @@ static int check_identity(const struct fbus_shm_header *h, uint64_t real_size)
 {
     if (real_size < sizeof(uint32_t) * 2)
         return FBUS_ECORRUPT;
-    if (FBUS_LOAD_ACQ(&h->magic) != FBUS_MAGIC)
+    uint32_t magic = FBUS_LOAD_ACQ(&h->magic);
+    /* Zero: a writer is between shmget and its last header store. Not there yet. */
+    if (magic == 0)
+        return FBUS_ENOBUS;
+    if (magic != FBUS_MAGIC)
         return FBUS_ECORRUPT;
     if (FBUS_LOAD(&h->abi_version) != FBUS_ABI_VERSION)
         return FBUS_EVERSION;
@@ -78,7 +82,8 @@ static int copy_format(const struct fbus_shm_header *h, struct fbus_segview *v)
 
 /*
  * Validates the header at base, a mapping of real_size bytes, and fills *v.
- * Returns 0, FBUS_ECORRUPT or FBUS_EVERSION.
+ * Returns 0, FBUS_ECORRUPT, FBUS_EVERSION, or FBUS_ENOBUS while the magic is
+ * still zero (the segment is being made).
  */
 int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *v)
 {

@@ -185,12 +185,15 @@ static void take_slot(fbus_writer *w, unsigned i, struct fbus_wslot *slot)
     slot->seq = w->next_seq;
 }
 
-/* No slot after all: the credits taken for it go back. */
-static int claim_failed(fbus_writer *w, int rc)
+/*
+ * No slot after all: the credits taken for it go back. A failed claim() is a
+ * lost frame; a failed claim_index() is not (the slot is queued again later).
+ */
+static int claim_failed(fbus_writer *w, int rc, int is_drop)
 {
     fbus__wl_settle(w, w->credits, 1);
     w->credits = 0;
-    if (rc == FBUS_ENOSLOT)
+    if (rc == FBUS_ENOSLOT && is_drop)
         fbus_writer_count_drop(w);
     return rc;
 }
@@ -213,7 +216,7 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
         if (rc == FBUS_EAGAIN)
             continue;
         if (rc != 0)
-            return claim_failed(w, rc);
+            return claim_failed(w, rc, 1);
         w->claimed = (int)order[k];
         take_slot(w, order[k], slot);
         return 0;
@@ -223,7 +226,7 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
         take_slot(w, order[0], slot);
         return 0;
     }
-    return claim_failed(w, FBUS_ENOSLOT);
+    return claim_failed(w, FBUS_ENOSLOT, 1);
 }
 
 int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *slot)
@@ -248,7 +251,7 @@ int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *s
         }
     }
     if (rc != 0)
-        return claim_failed(w, rc == FBUS_EAGAIN ? FBUS_ENOSLOT : rc);
+        return claim_failed(w, rc == FBUS_EAGAIN ? FBUS_ENOSLOT : rc, 0);
     w->zc |= 1u << index;
     take_slot(w, index, slot);
     return 0;

@@ -320,9 +320,13 @@ struct fbus_frame {
  * fbus_reader_release(). Follows a format change or writer restart
  * transparently. A reader may hold up to FBUS_SLOTS_MAX frames at once.
  * Returns 0, or FBUS_EAGAIN (timeout 0, nothing new), FBUS_ETIMEDOUT
- * (writer alive, nothing new), FBUS_EWRITER_GONE, FBUS_ECLOSED,
- * FBUS_ECORRUPT, FBUS_ENOBUS (bus removed), FBUS_ESTATE (too many held),
- * -EINVAL for a negative timeout, or -errno.
+ * (writer alive, nothing new), FBUS_EWRITER_GONE (the writer died; a new one
+ * re-attaches and the reader goes on), FBUS_ECLOSED (at once, without waiting:
+ * the writer closed the bus, kept or not), FBUS_ECORRUPT, FBUS_ENOBUS (the bus
+ * was removed, e.g. by `fbus rm`, and not made again), FBUS_ESTATE (too many
+ * held), -EINVAL for a negative timeout, or -errno. After a quiet wait slice
+ * (250 ms) the reader also checks whether a new bus was made under the key
+ * and moves to it.
  */
 FBUS_API int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *frame, uint64_t after_seq,
                                  int timeout_ms);
