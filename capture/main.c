@@ -5,6 +5,7 @@
  *
  *   fbus-capture --bus NAME [--source SRC] [--size WxH] [--format FOURCC] [--fps N]
  *                [--slots N] [--mode OCTAL] [--count N] [--keep] [--verbose] [--reconnect]
+ *                [--lossless-wait MS [--lossless-readers N]]
  *   fbus-capture --list [DEVICE]
  *
  * This file holds the options, the signals and the capture loop; the
@@ -37,6 +38,8 @@ struct options {
     unsigned fps, slots, mode;
     uint64_t count; /* 0: until stopped */
     int keep, verbose, reconnect;
+    unsigned lossless_wait;    /* ms the writer waits for lossless readers; 0: the default */
+    unsigned lossless_readers; /* with --lossless-wait: wait for this many before frame 1 */
     int list;
     const char *list_device;
 };
@@ -67,6 +70,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: fbus-capture --bus NAME [--source SRC] [--size WxH] [--format FOURCC]\n"
                  "                    [--fps N] [--slots N] [--mode OCTAL] [--count N] [--keep]\n"
                  "                    [--verbose] [--reconnect]\n"
+                 "                    [--lossless-wait MS [--lossless-readers N]]\n"
                  "       fbus-capture --list [DEVICE]\n"
                  "\n"
                  "SRC:  v4l2:/dev/videoN (default /dev/video0), test[:bars|still], png:GLOB or "
@@ -162,6 +166,16 @@ static int parse_one(int c, const char *arg, struct options *o)
                                                      "want octal permission bits with read and "
                                                      "write for the owner, e.g. 0660 or 0640")
                                          : 0;
+    case 'L':
+        if (parse_u64(arg, 1, 3600000, &v))
+            return bad_value("--lossless-wait", arg, "want milliseconds, 1 to 3600000");
+        o->lossless_wait = (unsigned)v;
+        return 0;
+    case 'N':
+        if (parse_u64(arg, 1, FBUS_LOSSLESS_MAX, &v))
+            return bad_value("--lossless-readers", arg, "want 1 to 8 readers");
+        o->lossless_readers = (unsigned)v;
+        return 0;
     case 'c':
         return parse_u64(arg, 1, UINT64_MAX, &o->count)
                    ? bad_value("--count", arg, "want a number of frames from 1 up")
@@ -227,6 +241,8 @@ static const struct option long_options[] = {
     {"keep", no_argument, NULL, 'k'},
     {"verbose", no_argument, NULL, 'v'},
     {"reconnect", no_argument, NULL, 'R'},
+    {"lossless-wait", required_argument, NULL, 'L'},
+    {"lossless-readers", required_argument, NULL, 'N'},
     {"list", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -387,6 +403,7 @@ static int open_bus(struct capture *c)
     wo.slots = c->o.slots;
     wo.mode = c->o.mode;
     wo.keep = c->o.keep;
+    wo.lossless_wait_ms = c->o.lossless_wait;
     if ((rc = fbus_writer_open(&c->w, c->o.bus, &c->fmt, &wo)) != 0) {
         bus_error(c, rc);
         return rc;
@@ -478,11 +495,33 @@ static int reconnect(struct capture *c)
     return 0;
 }
 
+/*
+ * --lossless-wait: a test rig wants every frame, so the first one waits until
+ * its lossless reader(s) have attached (the writer arms them at its next claim).
+ */
+static void wait_lossless_readers(const struct capture *c)
+{
+    struct fbus_info info;
+    unsigned want = c->o.lossless_readers ? c->o.lossless_readers : 1;
+
+    if (!c->o.lossless_wait)
+        return;
+    fbus_log_info(TAG, "waiting for %u lossless reader(s) on bus '%s' before the first frame",
+                  want, c->o.bus);
+    while (!g_stop) {
+        if (fbus_info_get(c->o.bus, 0, &info) == 0 && info.lossless_count >= want)
+            return;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Publishes until --count, a signal, or a fault. Returns an exit code. */
 static int run(struct capture *c)
 {
     int rc;
 
+    wait_lossless_readers(c);
     while (!g_stop && (!c->o.count || c->published < c->o.count)) {
         rc = c->ops->next(c->src, c->w);
         if (rc == CAP_FRAME)
@@ -542,6 +581,7 @@ static int capture_main(struct capture *c)
     c->req.fps = c->o.fps;
     c->req.verbose = c->o.verbose;
     c->req.slots = c->o.slots;
+    c->req.unpaced = c->o.lossless_wait && !c->o.fps;
     if (pick_source(c) != 0)
         return CAP_EXIT_SOURCE;
     if (check_bus_free(c->o.bus) != 0)

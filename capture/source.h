@@ -25,6 +25,7 @@ struct cap_request {
     unsigned slots; /* --slots of the bus */
     int verbose;    /* --verbose: say which capture path is taken */
     int quiet;      /* retrying after a fault: open failures only at debug level */
+    int unpaced;    /* no clock: the writer's wait for lossless readers sets the pace (PNG) */
 };
 
 /* Results of next() besides negative errors. */

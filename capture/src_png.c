@@ -31,6 +31,7 @@ struct png_source {
     struct cap_source base;
     struct fbus_format fmt;
     struct cap_pacer pace;
+    int unpaced; /* --lossless-wait without --fps: the slowest lossless reader paces us */
     glob_t files;
     uint8_t **frames; /* files[i] in the bus format; NULL when not cached */
     uint8_t *rgb;     /* not cached: the next file, decoded ahead */
@@ -169,6 +170,7 @@ static int png_open(struct cap_source **out, const struct cap_request *req, stru
     if ((rc = load_all(p)) != 0)
         goto fail;
     cap_pacer_init(&p->pace, req->fps ? req->fps : DEFAULT_FPS);
+    p->unpaced = req->unpaced;
     if (req->verbose)
         fbus_log_info(TAG, "path: %zu file(s), %s", p->files.gl_pathc,
                       p->frames ? "converted once, one copy per frame"
@@ -201,7 +203,9 @@ static int png_next(struct cap_source *s, fbus_writer *w)
 
     if (p->pending)
         return p->pending;
-    if (cap_pacer_wait(&p->pace, &now) != 0)
+    if (p->unpaced)
+        now = fbus_now_ns();
+    else if (cap_pacer_wait(&p->pace, &now) != 0)
         return CAP_NOFRAME;
     rc = fbus_writer_claim(w, &slot);
     if (rc == FBUS_ENOSLOT)
