@@ -9,6 +9,14 @@ set(CMAKE_C_COMPILER ${FBUS_CROSS_TRIPLE}-gcc)
 set(CMAKE_CXX_COMPILER ${FBUS_CROSS_TRIPLE}-g++)
 # Debian's multiarch layout keeps target libraries in lib/<triple>: find_library looks there.
 set(CMAKE_LIBRARY_ARCHITECTURE ${FBUS_CROSS_TRIPLE})
+# ... and so do we when installing: GNUInstallDirs chooses lib/<triple> only for a native build
+# with prefix /usr, so a cross build would put libframebus (and its .deb) in plain /usr/lib,
+# where an armhf and an arm64 libframebus0 would collide on one board. The target's loader and
+# pkg-config search lib/<triple> under /usr/local as well.
+if(NOT DEFINED CMAKE_INSTALL_LIBDIR)
+    set(CMAKE_INSTALL_LIBDIR lib/${FBUS_CROSS_TRIPLE} CACHE PATH
+        "Object code libraries (lib/<multiarch triple>, as on Debian)")
+endif()
 
 # FBUS_SYSROOT: a tree with the target's headers and libraries (scripts/cross-sysroot makes one;
 # a board's root filesystem, e.g. a mounted Raspberry Pi OS image, works too). From the cache
