@@ -3,12 +3,6 @@
 # fbus-capture, fbus-view) and libframebus-dev (headers, static library, CMake and pkg-config).
 include(CMakePackageConfigHelpers)
 
-foreach(prog fbus-capture fbus-view)
-    if(TARGET ${prog})
-        install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
-    endif()
-endforeach()
-
 set(FBUS_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/framebus)
 install(EXPORT framebusTargets NAMESPACE framebus:: DESTINATION ${FBUS_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/framebusConfig.cmake.in
@@ -55,7 +49,28 @@ set(CPACK_DEBIAN_LIB_PACKAGE_NAME libframebus0)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME framebus-tools)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libframebus-dev)
 set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "libc6 (>= 2.32)")
-set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libc6 (>= 2.32), libpng16-16, libv4l-0, libsdl2-2.0-0")
+# framebus-tools depends on what this build linked its programs with: a headless fbus-view (no
+# SDL2, as in the ARM cross builds) must not pull SDL2 and X11 onto a board. glibc 2.34: every
+# program linked with glibc >= 2.34 (Debian 12, and its cross compilers) needs
+# __libc_start_main@GLIBC_2.34; the library itself needs only 2.32.
+set(fbus_tools_depends "libc6 (>= 2.34)")
+if(PNG_FOUND)
+    string(APPEND fbus_tools_depends ", libpng16-16")
+endif()
+get_property(fbus_capture_v4l2 GLOBAL PROPERTY FBUS_CAPTURE_HAVE_V4L2)
+if(TARGET fbus-capture AND fbus_capture_v4l2)
+    string(APPEND fbus_tools_depends ", libv4l-0, libv4lconvert0")
+endif()
+if(TARGET fbus-view)
+    get_target_property(fbus_view_libs fbus-view LINK_LIBRARIES)
+    if("PkgConfig::SDL2" IN_LIST fbus_view_libs)
+        string(APPEND fbus_tools_depends ", libsdl2-2.0-0")
+    endif()
+    if("PkgConfig::X11" IN_LIST fbus_view_libs)
+        string(APPEND fbus_tools_depends ", libx11-6")
+    endif()
+endif()
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "${fbus_tools_depends}")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libframebus0 (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_LIB_DESCRIPTION "framebus shared library")
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "fbus admin tool, fbus-capture and fbus-view")
