@@ -2,7 +2,7 @@
  * fuzz_harness.c - one fuzz input through a reader's whole path on a real
  * segment (the input format is in fuzz_harness.h).
  *
- * Each input runs four passes, each with an oracle, not just "no crash":
+ * Each input runs up to five passes, each with an oracle, not just "no crash":
  *  1. fbus__validate() on a heap copy of the header bytes of exactly the
  *     segment's size (or the header's, if smaller): under AddressSanitizer any
  *     read past the real size is caught, which a shared mapping cannot show.
@@ -15,6 +15,9 @@
  *     it afterwards: acquire on a validated reader meets hostile descriptors,
  *     `latest`, flags and lossless state (what a writer could do after open).
  *  4. fbus_info_shmid() must agree with validation.
+ *  5. (inputs that validate) A reader holding a frame of another, valid segment
+ *     sees it superseded and the input take its key: it must follow (or, for
+ *     another bus name, stay), keeping the old frame valid until released.
  *
  * Keeping the bus findable yet never left behind: a reader finds a bus by key
  * (shmget), so segment and semaphore set cannot be IPC_RMID'd right after they
@@ -62,6 +65,7 @@ static struct {
 /* What the inputs reached, for fbus_fuzz_report(). */
 static struct {
     unsigned long inputs, valid, opened, frames, lossless_frames, after_open_frames, converted;
+    unsigned long followed;
 } stats;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -446,7 +450,8 @@ static int pass_validate(struct fbus_segview *v)
     memcpy(copy, g.seg, n);
     rc = fbus__validate(copy, g.size, v);
     free(copy);
-    if (rc != 0 && rc != FBUS_ECORRUPT && rc != FBUS_EVERSION)
+    /* FBUS_ENOBUS: magic still 0, a header being made (the reader retries). */
+    if (rc != 0 && rc != FBUS_ECORRUPT && rc != FBUS_EVERSION && rc != FBUS_ENOBUS)
         die("validate: %s", fbus_err_name(rc));
     if (rc == 0 && (v->slot0_offset + v->slot_count * v->slot_capacity > g.size ||
                     v->format.sizeimage > v->slot_capacity || fbus_format_check(&v->format) != 0 ||
@@ -503,6 +508,51 @@ static void pass_after_open(const uint8_t *bytes, size_t n)
     fbus_reader_close(r);
 }
 
+/*
+ * Pass 5 (inputs that validate): a reader holding a frame of a valid segment A
+ * sees A superseded and removed, and the input, as segment B, take the key. It
+ * must follow to B (or stay on A if B is another bus), keep A's frame valid
+ * until released, and hand out B's frames under the same checks.
+ */
+static void pass_follow(const uint8_t *bytes, size_t n, size_t size, const struct fbus_segview *vb)
+{
+    struct fbus_shm_header *h;
+    struct fbus_segview va;
+    struct fbus_frame a, b;
+    fbus_reader *r = NULL;
+    int rc, same_bus = strcmp(vb->name, FBUS_FUZZ_NAME) == 0;
+
+    drop_segment();
+    ensure_segment(VALID_SIZE);
+    h = (struct fbus_shm_header *)g.seg;
+    memcpy(h, &g.valid, sizeof(*h));
+    h->slots[0].seq = 1;
+    h->slots[0].bytesused = h->format.sizeimage;
+    h->last_seq = 1;
+    h->published = 1;
+    reset_sems();
+    if (fbus__validate(g.seg, g.size, &va) != 0 || (rc = open_reader(&r, 0)) != 0 ||
+        (rc = fbus_reader_acquire(r, &a, 0, 0)) != 0)
+        die("follow: segment A unusable");
+    check_frame(&a, &va, 0);
+    __atomic_fetch_or(&h->flags, FBUS_HF_SUPERSEDED, __ATOMIC_RELEASE);
+    drop_segment(); /* A lives on: the reader is attached */
+    ensure_segment(size);
+    overlay(bytes, n);
+    rc = fbus_reader_acquire(r, &b, 0, 0);
+    if (rc == 0)
+        check_frame(&b, vb, 0);
+    else if (!allowed_acquire_rc(rc))
+        die("follow: acquire: %s", fbus_err_name(rc));
+    /* After B was found, the reader works from B's validated view, else still from A's. */
+    if (memcmp(fbus_reader_format(r), same_bus ? &vb->format : &va.format, sizeof(va.format)))
+        die("follow: reader %s", same_bus ? "did not follow to B" : "followed another bus");
+    if (fbus_reader_release(r, &a) != 0 || (rc == 0 && fbus_reader_release(r, &b) != 0))
+        die("follow: release failed");
+    stats.followed += same_bus;
+    fbus_reader_close(r);
+}
+
 /* Pass 4: inspection agrees with validation. */
 static void pass_info(int vrc, const struct fbus_segview *v)
 {
@@ -527,11 +577,12 @@ static void pass_info(int vrc, const struct fbus_segview *v)
 
 void fbus_fuzz_report(FILE *out)
 {
-    fprintf(out,
-            "inputs %lu: %lu validated, %lu opened by a reader; frames checked %lu "
-            "(lossless %lu, after open %lu), converted to RGB24 %lu\n",
-            stats.inputs, stats.valid, stats.opened, stats.frames, stats.lossless_frames,
-            stats.after_open_frames, stats.converted);
+    fprintf(
+        out,
+        "inputs %lu: %lu validated, %lu opened by a reader; frames checked %lu "
+        "(lossless %lu, after open %lu), converted to RGB24 %lu; followed to a new segment %lu\n",
+        stats.inputs, stats.valid, stats.opened, stats.frames, stats.lossless_frames,
+        stats.after_open_frames, stats.converted, stats.followed);
 }
 
 int fbus_fuzz_one(const uint8_t *data, size_t len)
@@ -561,7 +612,9 @@ int fbus_fuzz_one(const uint8_t *data, size_t len)
     stats.valid += vrc == 0;
     pass_open(vrc, &v);
     pass_info(vrc, &v);
-    /* Pass 3 rewrites the header: the input's own passes come first. */
+    /* Passes 3 and 5 rewrite the header: the input's own passes come first. */
     pass_after_open(data + (len > 4 ? 4 : len), n);
+    if (vrc == 0)
+        pass_follow(data + (len > 4 ? 4 : len), n, size, &v);
     return 0;
 }

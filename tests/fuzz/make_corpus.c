@@ -150,6 +150,9 @@ static void write_damaged(void)
     char label[64];
 
     DAMAGE("magic", h->magic = 0x12345678);
+    /* A writer killed between shmget and its last header store (the magic goes last). */
+    DAMAGE("magic-zero", h->magic = 0);
+    DAMAGE("header-all-zero", memset(h, 0, sizeof(*h)));
     DAMAGE("abi-version", h->abi_version = 99);
     DAMAGE("header-size-12", h->header_size = 12);
     DAMAGE("header-size-past-slot0", h->header_size = 1u << 30);
