@@ -212,3 +212,30 @@ TEST_F(Corrupt, RandomHeaderBytes)
     memcpy(hdr_, saved.data(), saved.size());
     RecordProperty("opened", opened);
 }
+
+/* A writer killed between shmget and its header leaves zeros: fbus ls shows it, rm --force mends. */
+TEST_F(Corrupt, HalfMadeSegmentIsListedAndRemovableWithForce)
+{
+    std::string n = bus("half");
+    int id = shmget((key_t)fbus_key_from_name(n.c_str()), 3 * 4096, IPC_CREAT | IPC_EXCL | 0600);
+    ASSERT_GE(id, 0);
+    fbus_reader *r = nullptr;
+    EXPECT_EQ(FBUS_ENOBUS, fbus_reader_open(&r, n.c_str(), nullptr)) << "not there yet";
+    struct Seen {
+        int shmid;
+        int rc;
+    } seen = {id, 1};
+    fbus_list(
+        [](const struct fbus_info *i, int rc, void *ctx) {
+            Seen *s = (Seen *)ctx;
+            if (i->shmid == s->shmid)
+                s->rc = rc;
+            return 0;
+        },
+        &seen);
+    EXPECT_EQ(FBUS_ECORRUPT, seen.rc) << "fbus ls lists it as corrupt";
+    EXPECT_EQ(FBUS_ECORRUPT, fbus_remove(n.c_str(), 0, 0));
+    EXPECT_EQ(0, fbus_remove(n.c_str(), 0, 1));
+    struct shmid_ds ds;
+    EXPECT_NE(0, shmctl(id, IPC_STAT, &ds));
+}

@@ -149,6 +149,10 @@ int fbus_list(fbus_list_fn fn, void *ctx)
         if (sscanf(line, "%lld %d", &key, &shmid) != 2)
             continue;
         int rc = fbus_info_shmid(shmid, &info);
+        int ours = ((uint32_t)key & 0xFF000000u) == 0xFB000000u;
+        /* Magic still 0 under a framebus key: half-made (its writer died mid-create) or being made. */
+        if (rc == FBUS_ENOBUS && ours && info.segment_size)
+            rc = FBUS_ECORRUPT;
         /* Not ours, or gone meanwhile. Unreadable ones count only with our key prefix. */
         if (rc == FBUS_ECOLLISION || rc == FBUS_ENOBUS)
             continue;
@@ -169,6 +173,15 @@ int fbus_remove_shmid(int shmid, int force)
     struct fbus_info info;
     int rc = fbus_info_shmid(shmid, &info);
 
+    /*
+     * Magic still 0 (the segment exists: IPC_STAT filled its size): a writer died
+     * between shmget and its header, or is in between right now. Only --force.
+     */
+    if (rc == FBUS_ENOBUS && info.segment_size) {
+        if (!force)
+            return FBUS_ECORRUPT;
+        rc = FBUS_ECORRUPT;
+    }
     /* A corrupt or foreign-version bus can still be removed: that is how it gets mended. */
     if (rc != 0 && rc != FBUS_ECORRUPT && rc != FBUS_EVERSION)
         return rc;
