@@ -630,3 +630,19 @@ TEST_F(Bus, RemovedBusSaysSoAndAReaderMovesToTheNextOneUnderTheName)
     fbus_reader_close(r);
     fbus_writer_close(w);
 }
+
+/* A writer killed between shmget and its header leaves zeros: the next writer takes the name back. */
+TEST_F(Bus, NextWriterReplacesAHalfMadeSegmentOfADeadWriter)
+{
+    std::string n = bus("half");
+    pid_t p = fork();
+    if (p == 0) {
+        int id = shmget((key_t)fbus_key_from_name(n.c_str()), 12288, IPC_CREAT | IPC_EXCL | 0660);
+        _exit(id < 0 ? 1 : 0);
+    }
+    ASSERT_EQ(0, fbus_wait_child(p, 5000));
+    fbus_writer *w = open_writer(n);
+    ASSERT_NE(nullptr, w) << "the creator is dead: its zeros are no collision";
+    ASSERT_EQ(0, publish_pattern(w));
+    fbus_writer_close(w);
+}

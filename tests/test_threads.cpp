@@ -259,12 +259,12 @@ TEST_F(Threads, ReaderThreadsFollowAFormatChange)
  * FBUS_ECLOSED. After 4 -> 2 slots, the writer overwrites a frame the lossless reader has not
  * read, without waiting and without counting a drop. Enable both once fixed.
  */
-TEST_F(Threads, DISABLED_ReaderThreadsFollowAFormatChangeToMoreSlots)
+TEST_F(Threads, ReaderThreadsFollowAFormatChangeToMoreSlots)
 {
     format_change(bus("thm"), 2, 3);
 }
 
-TEST_F(Threads, DISABLED_ReaderThreadsFollowAFormatChangeToFewerSlots)
+TEST_F(Threads, ReaderThreadsFollowAFormatChangeToFewerSlots)
 {
     format_change(bus("ths"), 4, 2);
 }

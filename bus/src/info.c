@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #define RD64(p) (*(const volatile uint64_t *)(p))
+#define RD32(p) (*(const volatile uint32_t *)(p))
 
 static void fill_state(const struct fbus_shm_header *h, struct fbus_info *info)
 {
@@ -55,7 +56,8 @@ static void fill_lossless(const struct fbus_shm_header *h, struct fbus_info *inf
         l->pid = __atomic_load_n(&h->lossless[k].pid, __ATOMIC_ACQUIRE);
         l->start_seq = RD64(&h->lossless[k].start_seq);
         l->drops = RD64(&h->lossless[k].drops);
-        l->pending = (int)info->slots - (int)v[FBUS_SEM_CREDIT(k)];
+        uint32_t given = RD32(&h->lossless[k].credits);
+        l->pending = (int)(given ? given : info->slots) - (int)v[FBUS_SEM_CREDIT(k)];
         if (l->pending < 0)
             l->pending = 0;
     }

@@ -40,6 +40,7 @@ int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *vi
 int fbus__shm_lookup(uint32_t key, int need_read);
 int fbus__shm_stat(int shmid, uint64_t *size, int *nattch, unsigned *mode, uint32_t *uid);
 int fbus__shm_attach(int shmid, int readonly, void **base);
+int fbus__shm_creator_gone(int shmid);
 int fbus__sem_lookup(uint32_t key);
 int fbus__sem_op(int semid, unsigned short num1, short op1, short flg1, unsigned short num2,
                  short op2, short flg2);

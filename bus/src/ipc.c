@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -61,6 +62,19 @@ int fbus__shm_attach(int shmid, int readonly, void **base)
         return errno == EINVAL || errno == EIDRM ? FBUS_ENOBUS : fbus__err_from_errno(errno);
     *base = p;
     return 0;
+}
+
+/*
+ * Non-zero if the process that made segment shmid is gone: a segment whose
+ * magic is still 0 then is a bus its writer never finished making.
+ */
+int fbus__shm_creator_gone(int shmid)
+{
+    struct shmid_ds ds;
+
+    if (shmctl(shmid, IPC_STAT, &ds) < 0)
+        return 0;
+    return ds.shm_cpid > 0 && kill(ds.shm_cpid, 0) < 0 && errno == ESRCH;
 }
 
 /* Returns the semaphore set id of key, FBUS_ENOBUS, FBUS_EPERM or -errno. */

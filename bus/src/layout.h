@@ -64,7 +64,8 @@ struct fbus_shm_lossless {
     uint32_t flags;
     uint64_t start_seq; /* the first frame the writer kept for it */
     uint64_t drops;     /* frames it lost because the writer stopped waiting */
-    uint64_t reserved;
+    uint32_t credits;   /* credits it was given (the slot count when it registered); 0: slots */
+    uint32_t reserved;
 };
 
 struct fbus_shm_format {

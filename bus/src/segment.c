@@ -200,7 +200,11 @@ static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_seg
     s->base = base;
     s->hdr = base;
     rc = fbus__validate(base, s->size, v);
-    if ((rc == FBUS_ECORRUPT || rc == FBUS_ENOBUS) && (s->size < 4 || s->hdr->magic != FBUS_MAGIC))
+    /* Magic still 0 and its maker gone: a writer died making it (we hold the role). */
+    if (rc == FBUS_ENOBUS && fbus__shm_creator_gone(id))
+        rc = FBUS_ENOBUS;
+    else if ((rc == FBUS_ECORRUPT || rc == FBUS_ENOBUS) &&
+             (s->size < 4 || s->hdr->magic != FBUS_MAGIC))
         rc = FBUS_ECOLLISION; /* someone else's segment: never touch it */
     else if (rc == 0 && strcmp(v->name, name) != 0)
         rc = FBUS_ECOLLISION;
@@ -224,7 +228,13 @@ int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsign
         return create(s, name, key, mode, fmt, slots, slot_size, &zero);
     if (id < 0)
         return id;
-    if ((rc = adopt(s, id, name, &v)) != 0)
+    rc = adopt(s, id, name, &v);
+    if (rc == FBUS_ENOBUS) {
+        /* Half made by a dead writer: no reader can have it (it never validated). */
+        shmctl(id, IPC_RMID, NULL);
+        return create(s, name, key, mode, fmt, slots, slot_size, &zero);
+    }
+    if (rc != 0)
         return rc;
     if (same_layout(&v, fmt, slots, slot_size)) {
         reattach(s, &v);

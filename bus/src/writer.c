@@ -440,6 +440,7 @@ int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt, unsign
     if (rc == 0) {
         memcpy(w->seg.hdr->lossless, keep, sizeof(keep));
         load_seqs(w);
+        w->seg_first_seq = w->next_seq;
     }
     return rc;
 }

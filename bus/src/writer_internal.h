@@ -25,6 +25,8 @@ struct fbus_writer {
     uint64_t win_frames;
     uint64_t lossless_wait_ns;
     int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
+    unsigned cap[FBUS_LOSSLESS_MAX];  /* credits reader k holds in all: its slot count */
+    uint64_t seg_first_seq; /* first frame of this segment after a format change; 0: none */
     uint32_t credits; /* bit k: a credit of reader k taken by the claim under way */
     uint32_t slot_credits[FBUS_SLOTS_MAX]; /* the same, per claimed slot, until commit */
 };

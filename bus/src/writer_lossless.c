@@ -20,18 +20,27 @@
 static void arm(fbus_writer *w, unsigned k)
 {
     struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
-    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID);
+    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID), credits;
 
     if (w->armed[k] && w->armed[k] == p)
         return;
     w->armed[k] = 0;
     if (p > 0 && l->pid == p) {
+        w->cap[k] = l->credits ? l->credits : w->seg.slots;
         w->armed[k] = p;
         return;
     }
     FBUS_STORE_REL(&l->pid, 0);
     if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
         return;
+    /*
+     * Not armed yet, it has taken no frame: its credit is what it was given, the
+     * slot count it saw. That stays its total across a change of slot count.
+     */
+    if ((credits = semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL)) <= 0)
+        return;
+    w->cap[k] = (unsigned)credits;
+    l->credits = (uint32_t)credits;
     l->start_seq = w->next_seq;
     l->drops = 0;
     FBUS_STORE_REL(&l->pid, p);
@@ -93,6 +102,29 @@ void fbus__wl_settle(fbus_writer *w, uint32_t credits, int give_back)
 }
 
 /*
+ * How many of reader k's unconsumed frames sit in this segment, given `had`
+ * credits before this frame's (>= 1). After a change to fewer slots (than the
+ * credits it was given) all of them may: then wait, polling up to the deadline,
+ * for it to consume some, so that one slot is left to claim. Frames still in
+ * the old segment do not count: they are not in the way.
+ */
+static unsigned unconsumed_here(fbus_writer *w, unsigned k, int had, uint64_t deadline)
+{
+    uint64_t here = w->seg_first_seq ? w->next_seq - w->seg_first_seq : UINT64_MAX;
+
+    for (;;) {
+        uint64_t n = had >= (int)w->cap[k] ? 0 : w->cap[k] - (unsigned)had;
+        if (n > here)
+            n = here;
+        if (n < w->seg.slots || fbus_now_ns() >= deadline)
+            return n < w->seg.slots ? (unsigned)n : w->seg.slots - 1;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        had = semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) + 1; /* + the one we took */
+    }
+}
+
+/*
  * Before each frame: arms new lossless readers and takes a credit from each
  * armed one. *keep: how many of the newest frames must survive this claim.
  * Returns the number of armed readers.
@@ -121,12 +153,13 @@ int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
             continue;
         }
         armed++;
-        /* Timed out: the oldest frame it has not consumed is overwritten. */
-        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : w->seg.slots - (unsigned)had;
+        /*
+         * Timed out: the oldest frame it has not consumed is overwritten. Its
+         * credits count against what it was given, not the slot count now.
+         */
+        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : unconsumed_here(w, k, had, deadline);
         if (had == 0)
             w->seg.hdr->lossless[k].drops++;
-        if (had > (int)w->seg.slots)
-            unconsumed = 0;
         if (unconsumed > *keep)
             *keep = unconsumed;
     }
@@ -143,7 +176,7 @@ void fbus__wl_drain(fbus_writer *w)
 
     for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
         while (w->armed[k] && semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
-               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->seg.slots &&
+               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->cap[k] &&
                fbus_now_ns() < deadline) {
             struct timespec ts = {0, 2000000};
             nanosleep(&ts, NULL);
