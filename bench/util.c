@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "framebus/framebus.h"
 
 const struct bsize bench_sizes[NSIZES] = {
     {"640x480 YUYV", "vga", FBUS_FMT_YUYV, 640, 480, 640u * 480u * 2u},
@@ -97,12 +98,10 @@ double median_of(double *v, size_t n)
 
 /* ---- Clocks ---- */
 
+/* The clock of frame timestamps: the library's own, so both sides compare like with like. */
 uint64_t now_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return fbus_now_ns();
 }
 
 uint64_t thread_cpu_ns(void)

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "framebus/framebus.h"
 #include "layout.h"
@@ -51,6 +52,13 @@ uint64_t fbus__realtime_ns(void);
 uint64_t fbus__proc_starttime(pid_t pid);
 unsigned long fbus__page_size(void);
 int fbus__err_from_errno(int e);
+
+/* A duration in ns as the timespec semtimedop and futex take. */
+static inline struct timespec fbus__ns_to_ts(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
 
 /* Relaxed and acquire/release accesses to shared words. */
 #define FBUS_LOAD(p)            __atomic_load_n((p), __ATOMIC_RELAXED)

@@ -139,8 +139,7 @@ void fbus__futex_wake(uint32_t *word)
  */
 int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
-                          .tv_nsec = (long)(timeout_ns % 1000000000u)};
+    struct timespec ts = fbus__ns_to_ts(timeout_ns);
 
     if (syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0) == 0)
         return 0;

@@ -5,8 +5,6 @@
 #ifndef FBUS_WRITER_INTERNAL_H
 #define FBUS_WRITER_INTERNAL_H
 
-#include <time.h>
-
 #include "segment.h"
 
 struct fbus_writer {
@@ -36,10 +34,5 @@ int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep);
 void fbus__wl_settle(fbus_writer *w, uint32_t credits, int give_back);
 void fbus__wl_drain(fbus_writer *w);
 
-static inline struct timespec fbus__ns_to_ts(uint64_t ns)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
-    return ts;
-}
 
 #endif /* FBUS_WRITER_INTERNAL_H */
