@@ -16,6 +16,10 @@
  *  - no call waits without a bound: each blocking call takes a timeout.
  *
  * Handles are not thread-safe: use one handle per thread, or lock around it.
+ * Blocking calls restart after a signal (EINTR) and keep their deadline.
+ * After fork() a handle belongs to the parent only: the child must not use
+ * or close it (System V holds are per process); open a new one.
+ * The protocol behind all this is docs/design.md.
  */
 #ifndef FRAMEBUS_FRAMEBUS_H
 #define FRAMEBUS_FRAMEBUS_H
@@ -34,14 +38,31 @@ extern "C" {
 #endif
 
 #define FBUS_VERSION_MAJOR 0
-#define FBUS_VERSION_MINOR 1
+#define FBUS_VERSION_MINOR 2
 #define FBUS_VERSION_PATCH 0
 #define FBUS_VERSION_HEX                                                                           \
     ((FBUS_VERSION_MAJOR << 16) | (FBUS_VERSION_MINOR << 8) | FBUS_VERSION_PATCH)
 
+/*
+ * Two more numbers say what may talk to what:
+ *  - FBUS_ABI: the binary interface of this header (function signatures and
+ *    the caller-allocated structs below). It is the shared library's soname
+ *    (libframebus.so.FBUS_ABI): a program built for another ABI does not load.
+ *  - FBUS_PROTOCOL: the layout of a bus in shared memory (docs/design.md).
+ *    Writers and readers of one bus must speak the same one; a segment of
+ *    another protocol is FBUS_EVERSION, and fbus_info.abi_version names it.
+ * Caller-allocated structs end in reserved words that the _init() functions
+ * zero, so later minor versions can add fields without an ABI change.
+ */
+#define FBUS_ABI      1
+#define FBUS_PROTOCOL 2
+
 /* Version of the library actually loaded, as FBUS_VERSION_HEX and as "0.1.0". */
 FBUS_API unsigned fbus_version(void);
 FBUS_API const char *fbus_version_string(void);
+/* FBUS_ABI and FBUS_PROTOCOL of the library actually loaded. */
+FBUS_API unsigned fbus_abi(void);
+FBUS_API unsigned fbus_protocol(void);
 
 /* Limits. */
 #define FBUS_NAME_MAX      31 /* bytes in a bus name, without the NUL */
@@ -75,6 +96,14 @@ enum fbus_error {
     FBUS_ESTATE = -10013,       /* call out of order (commit without claim, double release...) */
     FBUS_ESIZE = -10014,        /* frame or segment size out of range */
     FBUS_EPERM = -10015,        /* permission denied on the segment or semaphore set */
+    /*
+     * An IPC object under the bus's key (or named by its header) that this
+     * bus cannot trust: another user made it, or it has the wrong size or a
+     * mode that lets others change it. fbus_foreign_describe() says whose.
+     */
+    FBUS_EFOREIGN = -10016,
+    FBUS_EOVERWRITTEN = -10017, /* release: the held frame was overwritten (semaphores tampered) */
+    FBUS_EREMOVED = -10018,     /* writer: its bus was removed under it (fbus rm, ipcrm) */
 };
 
 /* Text for a negative code from any framebus call (FBUS_E* or -errno). Never NULL. */
@@ -111,6 +140,7 @@ struct fbus_format {
     uint32_t nplanes;      /* 1..3 */
     uint32_t plane_offset[FBUS_PLANES_MAX];
     uint32_t plane_stride[FBUS_PLANES_MAX];
+    uint32_t reserved[4]; /* zero */
 };
 
 /*
@@ -127,6 +157,15 @@ FBUS_API int fbus_format_init(struct fbus_format *fmt, uint32_t fourcc, uint32_t
  * sizeimage. Returns 0 or FBUS_EFORMAT.
  */
 FBUS_API int fbus_format_check(const struct fbus_format *fmt);
+/*
+ * Fills *fmt for a frame a driver lays out itself: fourcc at width x height
+ * with bytesperline bytes per row of plane 0 (0: packed) and, where the
+ * driver says so, sizeimage bytes in all (0: computed). The other planes'
+ * strides and offsets follow from plane 0's as V4L2 defines them for
+ * single-buffer formats. Returns 0 or FBUS_EFORMAT.
+ */
+FBUS_API int fbus_format_from_driver(struct fbus_format *fmt, uint32_t fourcc, uint32_t width,
+                                     uint32_t height, uint32_t bytesperline, uint32_t sizeimage);
 /* "YUYV" etc. into buf (at least 5 bytes); returns buf. */
 FBUS_API const char *fbus_fourcc_str(uint32_t fourcc, char buf[5]);
 /* Parses "YUYV", "RGB3", "I420" (alias of YU12), "RGB24"...; returns 0 if unknown. */
@@ -176,6 +215,7 @@ struct fbus_writer_opts {
      * (FBUS_LOSSLESS_WAIT_DEFAULT). Without lossless readers claim never waits.
      */
     unsigned lossless_wait_ms;
+    uint32_t reserved[8]; /* zero (fbus_writer_opts_init) */
 };
 
 FBUS_API void fbus_writer_opts_init(struct fbus_writer_opts *opts);
@@ -186,10 +226,13 @@ FBUS_API void fbus_writer_opts_init(struct fbus_writer_opts *opts);
  * (readers keep their attachment and see only a gap). A bus with another
  * format is superseded: marked so readers follow, removed, and made anew.
  * opts may be NULL for the defaults. On success *out is the writer.
- * Returns 0, or FBUS_ENAME, FBUS_EFORMAT, FBUS_ESIZE, FBUS_EBUSY (a live
- * writer holds the bus; fbus_bus_info() names its pid), FBUS_ECOLLISION,
- * FBUS_ECORRUPT, FBUS_EVERSION, FBUS_EPERM, -ENOMEM, -ENOSPC, -EINVAL (too
- * large for kernel.shmmax) or another -errno.
+ * Returns 0, or FBUS_ENAME, FBUS_EFORMAT, FBUS_ESIZE (also: larger than
+ * kernel.shmmax), FBUS_EBUSY (a live writer holds the bus; fbus_info_get()
+ * names its pid), FBUS_ECOLLISION, FBUS_EFOREIGN (another user's or a
+ * malformed IPC object holds the key: nothing was touched;
+ * fbus_foreign_describe() says what and how to remove it), FBUS_ECORRUPT,
+ * FBUS_EVERSION, FBUS_EPERM, -EINVAL (bad mode), -ENOMEM, -ENOSPC or
+ * another -errno.
  */
 FBUS_API int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_format *fmt,
                               const struct fbus_writer_opts *opts);
@@ -200,6 +243,7 @@ struct fbus_wslot {
     size_t capacity;   /* bytes the slot holds (>= format sizeimage) */
     unsigned index;    /* 0..slots-1 */
     uint64_t seq;      /* the sequence number commit will give this frame */
+    uint32_t reserved[4];
 };
 
 /*
@@ -240,6 +284,13 @@ FBUS_API int fbus_writer_commit_index(fbus_writer *w, unsigned index, size_t byt
 /* Gives slot index back unpublished. Returns 0 or FBUS_ESTATE. */
 FBUS_API int fbus_writer_abort_index(fbus_writer *w, unsigned index);
 /*
+ * Claims as many slots as it can, up to max, for a zero-copy writer that
+ * keeps several queued to a driver (each as fbus_writer_claim_index() would
+ * give it, the oldest first). slots[0..n-1] say which it gave. Returns n
+ * (0: none free now: try again after the next commit), or -errno.
+ */
+FBUS_API int fbus_writer_claim_slots(fbus_writer *w, struct fbus_wslot *slots, unsigned max);
+/*
  * Convenience: claim, copy len bytes from data, commit. Returns 0,
  * FBUS_ENOSLOT (dropped), FBUS_ESIZE, or what claim/commit return.
  */
@@ -254,7 +305,7 @@ FBUS_API int fbus_writer_publish(fbus_writer *w, const void *data, size_t len,
  */
 FBUS_API int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt,
                                     unsigned slots);
-/* The bus format (as given, or as last set). */
+/* The bus format (as given, or as last set); valid until close, changed by set_format. */
 FBUS_API const struct fbus_format *fbus_writer_format(const fbus_writer *w);
 /* Number of processes attached besides the writer (readers, tools). -errno on failure. */
 FBUS_API int fbus_writer_readers(const fbus_writer *w);
@@ -286,16 +337,30 @@ struct fbus_reader_opts {
      * If it dies, the kernel forgets it at once (SEM_UNDO).
      */
     int lossless;
+    /*
+     * Non-zero: follow the bus by its name for the reader's whole life.
+     * fbus_reader_open() succeeds before the bus exists; acquire waits (within
+     * its timeout) for it to be made, goes on after the writer closed it or
+     * the bus was removed, with whatever bus is made next under the name, and
+     * never hands out the same frame twice. A wait that ends with nothing
+     * says why: FBUS_ENOBUS (no bus yet), FBUS_ECLOSED, FBUS_EWRITER_GONE or
+     * FBUS_ETIMEDOUT. Zero: the reader is bound to the bus it opened.
+     */
+    int follow;
+    uint32_t reserved[8]; /* zero (fbus_reader_opts_init) */
 };
 
 FBUS_API void fbus_reader_opts_init(struct fbus_reader_opts *opts);
 
 /*
- * Attaches bus `name` read-only (SHM_RDONLY) and validates its header.
- * Does not wait for the bus to appear: the caller retries on FBUS_ENOBUS.
+ * Attaches bus `name` read-only (SHM_RDONLY) and validates its header and
+ * its IPC objects (one owner, sizes, modes: docs/design.md). Without
+ * opts.follow it does not wait for the bus to appear (FBUS_ENOBUS).
  * Returns 0, or FBUS_ENAME, FBUS_ENOBUS, FBUS_ECORRUPT, FBUS_EVERSION,
- * FBUS_ECOLLISION (the key's segment belongs to another name), FBUS_EPERM,
- * -ENOMEM or another -errno.
+ * FBUS_ECOLLISION (the key's segment belongs to another name),
+ * FBUS_EFOREIGN, FBUS_EPERM, FBUS_EBUSY (a 9th lossless reader), -ENOMEM or
+ * another -errno. With opts.follow only FBUS_ENAME, -EINVAL or -ENOMEM: the
+ * rest is reported by acquire.
  */
 FBUS_API int fbus_reader_open(fbus_reader **out, const char *name,
                               const struct fbus_reader_opts *opts);
@@ -308,6 +373,8 @@ struct fbus_frame {
     uint64_t timestamp_ns;     /* capture time, CLOCK_MONOTONIC */
     struct fbus_format format; /* the format of this frame */
     unsigned slot;
+    uint64_t missed; /* frames published between this reader's previous frame and this one */
+    uint32_t reserved[4];
     /* private: */
     void *priv_;
 };
@@ -330,10 +397,47 @@ struct fbus_frame {
  */
 FBUS_API int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *frame, uint64_t after_seq,
                                  int timeout_ms);
-/* Releases a frame from acquire. Returns 0, or FBUS_ESTATE if it is not held. */
+/*
+ * Releases a frame from acquire. Returns 0, FBUS_ESTATE if it is not held,
+ * or FBUS_EOVERWRITTEN: the frame was released, but its slot was rewritten
+ * while it was held, so what the caller read may be torn. The writer never
+ * does that; a process that may alter the bus's semaphores (every admitted
+ * reader can) did: README "Permissions".
+ */
 FBUS_API int fbus_reader_release(fbus_reader *r, struct fbus_frame *frame);
-/* The format of the bus as last seen by this reader. */
+/*
+ * The format of the bus as last seen by this reader. The pointer stays valid
+ * until fbus_reader_close(); the struct it points to changes when the reader
+ * follows a format change (on acquire). A follow reader that has not seen a
+ * bus yet gives a zeroed format.
+ */
 FBUS_API const struct fbus_format *fbus_reader_format(const fbus_reader *r);
+
+/* What fbus_reader_status() tells. */
+enum fbus_bus_state {
+    FBUS_STATE_NOBUS = 0, /* no bus under the name (yet, or any more) */
+    FBUS_STATE_LIVE,      /* attached, its writer holds the writer role */
+    FBUS_STATE_GONE,      /* attached, the writer died or left without closing */
+    FBUS_STATE_CLOSED,    /* attached, the writer closed it */
+};
+
+struct fbus_reader_status {
+    int state;                 /* enum fbus_bus_state */
+    struct fbus_format format; /* zeroed in FBUS_STATE_NOBUS */
+    int32_t writer_pid;        /* as the header says; 0 if none */
+    uint64_t last_seq;         /* the newest frame the bus published */
+    uint64_t frames;           /* frames this reader acquired since open */
+    uint64_t missed;           /* frames it skipped over since open (sum of fbus_frame.missed) */
+    double fps;                /* the writer's publish rate over the last second; 0 if stale */
+    int64_t age_ns;            /* since the last publish; -1 if none */
+    uint32_t reserved[8];
+};
+
+/*
+ * The state of the bus as this reader sees it: one look at the header and
+ * one semctl. Never waits. Returns 0, or -EINVAL.
+ */
+FBUS_API int fbus_reader_status(fbus_reader *r, struct fbus_reader_status *st);
 /* Detaches; frames still held are released. Accepts NULL. */
 FBUS_API void fbus_reader_close(fbus_reader *r);
 
@@ -363,6 +467,9 @@ struct fbus_info {
     int64_t age_ns;          /* now - last publish on CLOCK_MONOTONIC; -1 if none */
     double fps;              /* publish rate over the last second or so; 0 if stale */
     uint64_t created_ns;     /* CLOCK_REALTIME ns when the segment was made */
+    unsigned abi_version;    /* the segment's protocol (FBUS_PROTOCOL of its writer) */
+    uint32_t cuid;           /* creator of the segment */
+    int32_t slot_semid;      /* the slot semaphore set the header names; -1 if unknown */
     unsigned lossless_count; /* lossless readers attached */
     struct fbus_lossless_info {
         int32_t pid;       /* as the writer armed it; 0 if not armed yet */
@@ -370,6 +477,7 @@ struct fbus_info {
         uint64_t drops;    /* frames it lost because the writer stopped waiting */
         int pending;       /* frames published for it and not yet released */
     } lossless[FBUS_LOSSLESS_MAX];
+    uint32_t reserved[16];
 };
 
 /*
@@ -385,19 +493,34 @@ FBUS_API int fbus_info_get(const char *name, uint32_t key, struct fbus_info *inf
 /*
  * Calls fn for every framebus segment on the machine (found by scanning
  * /proc/sysvipc/shm for the magic; no registry files). Segments that fail
- * validation are reported with the error in rc. Stops early if fn returns
- * non-zero and returns that value; otherwise the number of buses, or -errno.
+ * validation are reported with the error in rc (FBUS_EPERM ones with key,
+ * uid and mode filled). Stops early if fn returns non-zero and returns that
+ * value; otherwise the number of buses, or -errno. info is valid during the
+ * call only; fn may call any framebus function but should not remove other
+ * buses than the one it is given.
  */
 typedef int (*fbus_list_fn)(const struct fbus_info *info, int rc, void *ctx);
 FBUS_API int fbus_list(fbus_list_fn fn, void *ctx);
 
 /*
- * Removes the bus in segment shmid and its semaphore set. Refuses a bus
- * whose writer is alive (FBUS_EBUSY) unless force. Returns 0 or -errno.
+ * Removes the bus in segment shmid and its semaphore sets. Refuses a bus
+ * whose writer is alive (FBUS_EBUSY) unless force, and a half-made one
+ * (FBUS_ECORRUPT) unless force. Never removes another user's objects that
+ * this process may not remove (FBUS_EPERM). Returns 0 or a negative code.
  */
 FBUS_API int fbus_remove_shmid(int shmid, int force);
 /* The same by name (key from the name unless key != 0). FBUS_ENOBUS if absent. */
 FBUS_API int fbus_remove(const char *name, uint32_t key, int force);
+
+/*
+ * What holds key that a bus cannot trust, as one line for a person: the
+ * kind of object, its owner's uid, size, mode, and the command that removes
+ * it, e.g. "semaphore set 0xfb12ab34 of uid 65534 (500 semaphores, mode 0666):
+ * remove it with 'ipcrm -S 0xfb12ab34', or use another --key". Writes at most
+ * len bytes (NUL included) and returns buf; an empty string when nothing
+ * under key looks foreign.
+ */
+FBUS_API const char *fbus_foreign_describe(uint32_t key, char *buf, size_t len);
 
 /* CLOCK_MONOTONIC now, in ns: the clock of frame timestamps. */
 FBUS_API uint64_t fbus_now_ns(void);
