@@ -78,3 +78,13 @@ const char *fbus_version_string(void)
 {
     return STR(FBUS_VERSION_MAJOR) "." STR(FBUS_VERSION_MINOR) "." STR(FBUS_VERSION_PATCH);
 }
+
+unsigned fbus_abi(void)
+{
+    return FBUS_ABI;
+}
+
+unsigned fbus_protocol(void)
+{
+    return FBUS_PROTOCOL;
+}
