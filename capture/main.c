@@ -125,7 +125,7 @@ static int parse_mode(const char *s, unsigned *mode)
 
 static int bad_value(const char *opt, const char *val, const char *want)
 {
-    fbus_log_error(TAG, "bad %s '%s': %s", opt, val, want);
+    app_log_error(TAG, "bad %s '%s': %s", opt, val, want);
     return -1;
 }
 
@@ -213,19 +213,19 @@ static int check_options(struct options *o, int npos, char **pos)
         if (npos > 1)
             why = "--list takes one DEVICE at most";
     } else if (npos > 0) {
-        fbus_log_error(TAG, "unexpected argument '%s' (see --help)", pos[0]);
+        app_log_error(TAG, "unexpected argument '%s' (see --help)", pos[0]);
         return -1;
     } else if (!o->bus) {
         why = "--bus NAME is required, e.g. --bus cam0 (see --help)";
     } else if (fbus_name_check(o->bus) != 0) {
-        fbus_log_error(TAG,
-                       "--bus '%s' is not a valid bus name: use 1-31 characters of a-z 0-9 "
-                       "_ . - (e.g. cam0)",
-                       o->bus);
+        app_log_error(TAG,
+                      "--bus '%s' is not a valid bus name: use 1-31 characters of a-z 0-9 "
+                      "_ . - (e.g. cam0)",
+                      o->bus);
         return -1;
     }
     if (why)
-        fbus_log_error(TAG, "%s", why);
+        app_log_error(TAG, "%s", why);
     return why ? -1 : 0;
 }
 
@@ -285,8 +285,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 static int no_v4l2(void)
 {
-    fbus_log_error(TAG, "this fbus-capture was built without libv4l2, so it cannot use "
-                        "cameras: install libv4l-dev and rebuild, or use --source test");
+    app_log_error(TAG, "this fbus-capture was built without libv4l2, so it cannot use "
+                       "cameras: install libv4l-dev and rebuild, or use --source test");
     return -ENOTSUP;
 }
 
@@ -304,10 +304,10 @@ static int pick_source(struct capture *c)
 
     if (!s) {
         if (access(DEFAULT_DEVICE, F_OK) != 0) {
-            fbus_log_error(TAG,
-                           "no camera at %s: pass --source v4l2:/dev/videoN "
-                           "('fbus-capture --list' shows them) or --source test",
-                           DEFAULT_DEVICE);
+            app_log_error(TAG,
+                          "no camera at %s: pass --source v4l2:/dev/videoN "
+                          "('fbus-capture --list' shows them) or --source test",
+                          DEFAULT_DEVICE);
             return -ENOENT;
         }
         s = "v4l2:" DEFAULT_DEVICE;
@@ -323,10 +323,10 @@ static int pick_source(struct capture *c)
             return c->ops = kinds[i], 0;
     if (len == 4 && !strncmp(s, "v4l2", 4))
         return no_v4l2();
-    fbus_log_error(TAG,
-                   "unknown --source '%s': use v4l2:/dev/videoN, test[:bars|still], "
-                   "png:GLOB or png:DIR",
-                   c->o.source);
+    app_log_error(TAG,
+                  "unknown --source '%s': use v4l2:/dev/videoN, test[:bars|still], "
+                  "png:GLOB or png:DIR",
+                  c->o.source);
     return -EINVAL;
 }
 
@@ -335,15 +335,15 @@ static void bus_busy(const char *name)
     struct fbus_info info;
 
     if (fbus_info_get(name, 0, &info) == 0 && info.writer_alive)
-        fbus_log_error(TAG,
-                       "bus '%s' is busy: writer pid %d is alive; stop it or choose "
-                       "another --bus name",
-                       name, (int)info.writer_pid);
+        app_log_error(TAG,
+                      "bus '%s' is busy: writer pid %d is alive; stop it or choose "
+                      "another --bus name",
+                      name, (int)info.writer_pid);
     else
-        fbus_log_error(TAG,
-                       "bus '%s' is busy: another writer holds it; stop it or choose "
-                       "another --bus name",
-                       name);
+        app_log_error(TAG,
+                      "bus '%s' is busy: another writer holds it; stop it or choose "
+                      "another --bus name",
+                      name);
 }
 
 /* What to do about a failed fbus_writer_open(). */
@@ -356,29 +356,29 @@ static void bus_error(const struct capture *c, int rc)
         bus_busy(n);
         return;
     case FBUS_ECOLLISION:
-        fbus_log_error(TAG,
-                       "bus '%s': its key 0x%08x is taken by another bus or program; "
-                       "choose another --bus name",
-                       n, fbus_key_from_name(n));
+        app_log_error(TAG,
+                      "bus '%s': its key 0x%08x is taken by another bus or program; "
+                      "choose another --bus name",
+                      n, fbus_key_from_name(n));
         return;
     case FBUS_EPERM:
-        fbus_log_error(TAG,
-                       "bus '%s': permission denied: it belongs to another user; run as "
-                       "that user, or have it removed ('fbus rm %s')",
-                       n, n);
+        app_log_error(TAG,
+                      "bus '%s': permission denied: it belongs to another user; run as "
+                      "that user, or have it removed ('fbus rm %s')",
+                      n, n);
         return;
     case FBUS_ECORRUPT:
     case FBUS_EVERSION:
-        fbus_log_error(TAG,
-                       "bus '%s' exists but is unusable (%s): remove it with 'fbus rm %s "
-                       "--force'",
-                       n, fbus_strerror(rc), n);
+        app_log_error(TAG,
+                      "bus '%s' exists but is unusable (%s): remove it with 'fbus rm %s "
+                      "--force'",
+                      n, fbus_strerror(rc), n);
         return;
     }
-    fbus_log_error(TAG,
-                   "cannot create bus '%s' (%u slots of %u bytes): %s; check the System V "
-                   "limits (sysctl kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.sem)",
-                   n, c->o.slots, c->fmt.sizeimage, fbus_strerror(rc));
+    app_log_error(TAG,
+                  "cannot create bus '%s' (%u slots of %u bytes): %s; check the System V "
+                  "limits (sysctl kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.sem)",
+                  n, c->o.slots, c->fmt.sizeimage, fbus_strerror(rc));
 }
 
 /* Fails early on a live writer, before a camera is opened for nothing. */
@@ -408,9 +408,9 @@ static int open_bus(struct capture *c)
         bus_error(c, rc);
         return rc;
     }
-    fbus_log_info(TAG, "bus '%s': %s %ux%u, %u bytes/line, %u slots, mode 0%03o, pid %d", c->o.bus,
-                  fbus_fourcc_str(c->fmt.fourcc, name), c->fmt.width, c->fmt.height,
-                  c->fmt.bytesperline, c->o.slots, c->o.mode, (int)getpid());
+    app_log_info(TAG, "bus '%s': %s %ux%u, %u bytes/line, %u slots, mode 0%03o, pid %d", c->o.bus,
+                 fbus_fourcc_str(c->fmt.fourcc, name), c->fmt.width, c->fmt.height,
+                 c->fmt.bytesperline, c->o.slots, c->o.mode, (int)getpid());
     return 0;
 }
 
@@ -431,10 +431,10 @@ static void status_tick(struct capture *c)
     if (now - c->status_ns < 1000000000u)
         return;
     fbus_writer_counts(c->w, &published, &dropped);
-    fbus_log_info(TAG, "status: %.1f fps, %" PRIu64 " frames, %" PRIu64 " dropped, %d readers%s",
-                  (double)(c->published - c->status_frames) * 1e9 / (double)(now - c->status_ns),
-                  c->published, dropped, fbus_writer_readers(c->w),
-                  c->src ? "" : " (waiting for the source to come back)");
+    app_log_info(TAG, "status: %.1f fps, %" PRIu64 " frames, %" PRIu64 " dropped, %d readers%s",
+                 (double)(c->published - c->status_frames) * 1e9 / (double)(now - c->status_ns),
+                 c->published, dropped, fbus_writer_readers(c->w),
+                 c->src ? "" : " (waiting for the source to come back)");
     c->status_ns = now;
     c->status_frames = c->published;
 }
@@ -458,14 +458,14 @@ static int reopen(struct capture *c)
     }
     if (memcmp(&fmt, &c->fmt, sizeof(fmt)) != 0) {
         if ((rc = fbus_writer_set_format(c->w, &fmt, 0)) != 0) {
-            fbus_log_error(TAG,
-                           "the source came back with another format, and the bus "
-                           "cannot follow: %s",
-                           fbus_strerror(rc));
+            app_log_error(TAG,
+                          "the source came back with another format, and the bus "
+                          "cannot follow: %s",
+                          fbus_strerror(rc));
             return CAP_EXIT_BUS;
         }
         c->fmt = fmt;
-        fbus_log_info(TAG, "new format on the bus; readers follow it");
+        app_log_info(TAG, "new format on the bus; readers follow it");
     }
     if (c->ops->start && c->ops->start(c->src, c->w) != 0) {
         c->ops->close(c->src);
@@ -482,7 +482,7 @@ static int reconnect(struct capture *c)
 
     c->ops->close(c->src);
     c->src = NULL;
-    fbus_log_warn(TAG, "keeping bus '%s' up; retrying the source every second", c->o.bus);
+    app_log_warn(TAG, "keeping bus '%s' up; retrying the source every second", c->o.bus);
     c->req.quiet = 1;
     while (!g_stop && (rc = reopen(c)) < 0) {
         sleep_1s();
@@ -491,7 +491,7 @@ static int reconnect(struct capture *c)
     c->req.quiet = 0;
     if (g_stop || rc > 0)
         return g_stop ? 0 : rc;
-    fbus_log_info(TAG, "source is back; frames flow again");
+    app_log_info(TAG, "source is back; frames flow again");
     return 0;
 }
 
@@ -506,8 +506,8 @@ static void wait_lossless_readers(const struct capture *c)
 
     if (!c->o.lossless_wait)
         return;
-    fbus_log_info(TAG, "waiting for %u lossless reader(s) on bus '%s' before the first frame",
-                  want, c->o.bus);
+    app_log_info(TAG, "waiting for %u lossless reader(s) on bus '%s' before the first frame", want,
+                 c->o.bus);
     while (!g_stop) {
         if (fbus_info_get(c->o.bus, 0, &info) == 0 && info.lossless_count >= want)
             return;
@@ -528,7 +528,7 @@ static int run(struct capture *c)
             c->published++;
         if (rc < 0 && !(c->o.reconnect && c->ops->can_reconnect)) {
             if (c->ops->can_reconnect)
-                fbus_log_error(TAG, "giving up (--reconnect keeps the bus up and retries)");
+                app_log_error(TAG, "giving up (--reconnect keeps the bus up and retries)");
             return CAP_EXIT_LOST;
         }
         if (rc < 0 && (rc = reconnect(c)) != 0)
@@ -561,8 +561,8 @@ static void report_cpu(const struct capture *c)
         return;
     double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
     double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    fbus_log_info(TAG, "cpu: %.3f ms per frame (user %.3f s, system %.3f s, %" PRIu64 " frames)",
-                  (user + sys) * 1e3 / (double)c->published, user, sys, c->published);
+    app_log_info(TAG, "cpu: %.3f ms per frame (user %.3f s, system %.3f s, %" PRIu64 " frames)",
+                 (user + sys) * 1e3 / (double)c->published, user, sys, c->published);
 }
 
 static int exit_for_open(int rc)
@@ -600,13 +600,13 @@ static int capture_main(struct capture *c)
     ex = run(c);
     fbus_writer_counts(c->w, NULL, &dropped);
     if (g_stop)
-        fbus_log_info(TAG, "stopping on %s", strsignal(g_stop));
-    fbus_log_info(TAG, "%" PRIu64 " frames published, %" PRIu64 " dropped; bus '%s' %s",
-                  c->published, dropped, c->o.bus, c->o.keep ? "kept (closed)" : "removed");
+        app_log_info(TAG, "stopping on %s", strsignal(g_stop));
+    app_log_info(TAG, "%" PRIu64 " frames published, %" PRIu64 " dropped; bus '%s' %s",
+                 c->published, dropped, c->o.bus, c->o.keep ? "kept (closed)" : "removed");
     report_cpu(c);
     c->ops->close(c->src);
     if ((rc = fbus_writer_close(c->w)) != 0) {
-        fbus_log_error(TAG, "closing bus '%s': %s", c->o.bus, fbus_strerror(rc));
+        app_log_error(TAG, "closing bus '%s': %s", c->o.bus, fbus_strerror(rc));
         return ex ? ex : CAP_EXIT_ERROR;
     }
     return ex;
@@ -617,12 +617,12 @@ int main(int argc, char **argv)
     struct capture c;
     int rc;
 
-    fbus_log_init(argv[0]);
+    app_log_init(argv[0]);
     memset(&c, 0, sizeof(c));
     if ((rc = parse_options(argc, argv, &c.o)) != 0)
         return rc > 0 ? CAP_EXIT_OK : CAP_EXIT_USAGE;
     if (c.o.verbose)
-        fbus_log_verbose();
+        app_log_verbose();
     if (c.o.list) {
 #ifdef FBUS_HAVE_V4L2
         return cap_v4l2_list(c.o.list_device);

@@ -46,8 +46,8 @@ static int find_files(const char *arg, glob_t *g)
     struct stat st;
 
     if (!arg[0]) {
-        fbus_log_error(TAG, "no files given: use --source png:DIR or --source "
-                            "'png:frames/*.png'");
+        app_log_error(TAG, "no files given: use --source png:DIR or --source "
+                           "'png:frames/*.png'");
         return -EINVAL;
     }
     if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
@@ -58,25 +58,25 @@ static int find_files(const char *arg, glob_t *g)
     if (rc == 0)
         return 0;
     if (rc == GLOB_NOMATCH)
-        fbus_log_error(TAG,
-                       "no file matches '%s': check the path (quote the glob so the "
-                       "shell passes it on)",
-                       pattern);
+        app_log_error(TAG,
+                      "no file matches '%s': check the path (quote the glob so the "
+                      "shell passes it on)",
+                      pattern);
     else
-        fbus_log_error(TAG, "cannot list '%s': %s", pattern,
-                       rc == GLOB_NOSPACE ? "out of memory" : "read error");
+        app_log_error(TAG, "cannot list '%s': %s", pattern,
+                      rc == GLOB_NOSPACE ? "out of memory" : "read error");
     return rc == GLOB_NOSPACE ? -ENOMEM : -ENOENT;
 }
 
 static int read_png(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h)
 {
-    int rc = fbus_png_read_rgb24(path, rgb, w, h);
+    int rc = app_png_read_rgb24(path, rgb, w, h);
 
     if (rc != 0)
-        fbus_log_error(TAG, "%s: %s%s", path, fbus_strerror(rc),
-                       rc == FBUS_EFORMAT ? " (not a valid PNG file)"
-                       : rc == -ENOTSUP   ? " (fbus-capture was built without libpng)"
-                                          : "");
+        app_log_error(TAG, "%s: %s%s", path, fbus_strerror(rc),
+                      rc == FBUS_EFORMAT ? " (not a valid PNG file)"
+                      : rc == -ENOTSUP   ? " (fbus-capture was built without libpng)"
+                                         : "");
     return rc;
 }
 
@@ -89,8 +89,8 @@ static int png_format(const struct cap_request *req, const char *first, struct f
     int rc;
 
     if (fourcc == FBUS_FMT_MJPEG) {
-        fbus_log_error(TAG, "PNG frames are not sent as MJPEG: pick a raw --format "
-                            "(RGB3, BGR3, YUYV, UYVY, NV12, YU12 or GREY)");
+        app_log_error(TAG, "PNG frames are not sent as MJPEG: pick a raw --format "
+                           "(RGB3, BGR3, YUYV, UYVY, NV12, YU12 or GREY)");
         return FBUS_EFORMAT;
     }
     if (!w) {
@@ -100,10 +100,10 @@ static int png_format(const struct cap_request *req, const char *first, struct f
         free(rgb);
     }
     if (fbus_format_init(fmt, fourcc, w, h) != 0) {
-        fbus_log_error(TAG,
-                       "cannot carry %ux%u frames as %s: YUYV/UYVY need an even width, "
-                       "NV12/YU12 an even width and height (try --format RGB3)",
-                       w, h, fbus_fourcc_str(fourcc, name));
+        app_log_error(TAG,
+                      "cannot carry %ux%u frames as %s: YUYV/UYVY need an even width, "
+                      "NV12/YU12 an even width and height (try --format RGB3)",
+                      w, h, fbus_fourcc_str(fourcc, name));
         return FBUS_EFORMAT;
     }
     return 0;
@@ -120,11 +120,11 @@ static int load_rgb(struct png_source *p, size_t i)
     if ((rc = read_png(p->files.gl_pathv[i], &p->rgb, &w, &h)) != 0)
         return rc;
     if (w != p->fmt.width || h != p->fmt.height) {
-        fbus_log_error(TAG,
-                       "%s is %ux%u, but the bus is %ux%u: every PNG must have the bus "
-                       "size (replay does not scale; --size sets it, the first file by "
-                       "default)",
-                       p->files.gl_pathv[i], w, h, p->fmt.width, p->fmt.height);
+        app_log_error(TAG,
+                      "%s is %ux%u, but the bus is %ux%u: every PNG must have the bus "
+                      "size (replay does not scale; --size sets it, the first file by "
+                      "default)",
+                      p->files.gl_pathv[i], w, h, p->fmt.width, p->fmt.height);
         return FBUS_ESIZE;
     }
     return 0;
@@ -172,15 +172,15 @@ static int png_open(struct cap_source **out, const struct cap_request *req, stru
     cap_pacer_init(&p->pace, req->fps ? req->fps : DEFAULT_FPS);
     p->unpaced = req->unpaced;
     if (req->verbose)
-        fbus_log_info(TAG, "path: %zu file(s), %s", p->files.gl_pathc,
-                      p->frames ? "converted once, one copy per frame"
-                                : "decoded ahead, converted into the slot");
+        app_log_info(TAG, "path: %zu file(s), %s", p->files.gl_pathc,
+                     p->frames ? "converted once, one copy per frame"
+                               : "decoded ahead, converted into the slot");
     *out = &p->base;
     return 0;
 
 fail:
     if (rc == -ENOMEM)
-        fbus_log_error(TAG, "out of memory loading the PNG files");
+        app_log_error(TAG, "out of memory loading the PNG files");
     png_close(&p->base);
     return rc;
 }
@@ -213,7 +213,7 @@ static int png_next(struct cap_source *s, fbus_writer *w)
     if (rc == 0 && (rc = fill(p, slot.data)) == 0)
         rc = fbus_writer_commit(w, p->fmt.sizeimage, now);
     if (rc != 0) {
-        fbus_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
+        app_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
         return rc;
     }
     p->next = (p->next + 1) % p->files.gl_pathc;

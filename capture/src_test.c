@@ -1,7 +1,7 @@
 /*
  * src_test.c - the built-in moving test pattern (--source test[:PATTERN]):
  * colour bars, the frame number in digits and as a binary strip, a moving
- * box (bus/util/testpattern.h), in any raw bus format, at --fps.
+ * box (common/testpattern.h), in any raw bus format, at --fps.
  *
  * The frame number drawn is the sequence number the frame gets on the bus,
  * so a reader can check what it sees against fbus_frame.seq.
@@ -26,7 +26,7 @@
 #define DEFAULT_WIDTH  640
 #define DEFAULT_HEIGHT 480
 #define DEFAULT_FPS    30
-#define MIN_DIM        16 /* fbus_tp_draw needs 16x16 at least */
+#define MIN_DIM        16 /* app_tp_draw needs 16x16 at least */
 
 struct test_source {
     struct cap_source base;
@@ -50,10 +50,10 @@ static int parse_pattern(const char *arg, int *still)
         *still = 1;
         return 0;
     }
-    fbus_log_error(TAG,
-                   "unknown pattern '%s': use --source test (moving bars and frame "
-                   "counter) or --source test:still (one still frame)",
-                   arg);
+    app_log_error(TAG,
+                  "unknown pattern '%s': use --source test (moving bars and frame "
+                  "counter) or --source test:still (one still frame)",
+                  arg);
     return -EINVAL;
 }
 
@@ -65,15 +65,15 @@ static int test_format(const struct cap_request *req, struct fbus_format *fmt)
     char name[5];
 
     if (fourcc == FBUS_FMT_MJPEG) {
-        fbus_log_error(TAG, "the test pattern is not compressed: pick a raw --format "
-                            "(YUYV, UYVY, NV12, YU12, RGB3, BGR3 or GREY)");
+        app_log_error(TAG, "the test pattern is not compressed: pick a raw --format "
+                           "(YUYV, UYVY, NV12, YU12, RGB3, BGR3 or GREY)");
         return FBUS_EFORMAT;
     }
     if (w < MIN_DIM || h < MIN_DIM || fbus_format_init(fmt, fourcc, w, h) != 0) {
-        fbus_log_error(TAG,
-                       "cannot make %s frames of %ux%u: the pattern needs %ux%u at least, "
-                       "YUYV/UYVY an even width, NV12/YU12 an even width and height",
-                       fbus_fourcc_str(fourcc, name), w, h, MIN_DIM, MIN_DIM);
+        app_log_error(TAG,
+                      "cannot make %s frames of %ux%u: the pattern needs %ux%u at least, "
+                      "YUYV/UYVY an even width, NV12/YU12 an even width and height",
+                      fbus_fourcc_str(fourcc, name), w, h, MIN_DIM, MIN_DIM);
         return FBUS_EFORMAT;
     }
     return 0;
@@ -129,19 +129,19 @@ static int test_open(struct cap_source **out, const struct cap_request *req,
     t->still = still;
     band_format(t);
     cap_pacer_init(&t->pace, req->fps ? req->fps : DEFAULT_FPS);
-    fbus_tp_draw(t->rgb, fmt->width, fmt->height, 0);
+    app_tp_draw(t->rgb, fmt->width, fmt->height, 0);
     if (req->verbose)
-        fbus_log_info(TAG,
-                      "path: pattern drawn in RGB, converted into the slot (rows %u-%u "
-                      "each frame, the bars once per slot)",
-                      fmt->height - t->band.height, fmt->height - 1);
+        app_log_info(TAG,
+                     "path: pattern drawn in RGB, converted into the slot (rows %u-%u "
+                     "each frame, the bars once per slot)",
+                     fmt->height - t->band.height, fmt->height - 1);
     *out = &t->base;
     return 0;
 
 fail_free:
     free(t);
 fail_nomem:
-    fbus_log_error(TAG, "out of memory for a %ux%u frame", fmt->width, fmt->height);
+    app_log_error(TAG, "out of memory for a %ux%u frame", fmt->width, fmt->height);
     return -ENOMEM;
 }
 
@@ -152,7 +152,7 @@ static int fill(struct test_source *t, const struct fbus_wslot *slot)
     int rc;
 
     if (!t->still)
-        fbus_tp_draw(t->rgb, t->fmt.width, t->fmt.height, slot->seq);
+        app_tp_draw(t->rgb, t->fmt.width, t->fmt.height, slot->seq);
     if (!(t->filled & bit)) {
         rc = fbus_convert_from_rgb24(&t->fmt, t->rgb, slot->data);
         if (rc == 0)
@@ -182,7 +182,7 @@ static int test_next(struct cap_source *s, fbus_writer *w)
     if (rc == 0)
         rc = fbus_writer_commit(w, t->fmt.sizeimage, now);
     if (rc != 0) {
-        fbus_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
+        app_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
         return rc;
     }
     return CAP_FRAME;
@@ -195,8 +195,8 @@ static void test_close(struct cap_source *s)
     if (!t)
         return;
     if (t->pace.resyncs)
-        fbus_log_debug(TAG, "fell behind --fps %llu times (CPU-bound)",
-                       (unsigned long long)t->pace.resyncs);
+        app_log_debug(TAG, "fell behind --fps %llu times (CPU-bound)",
+                      (unsigned long long)t->pace.resyncs);
     free(t->rgb);
     free(t);
 }

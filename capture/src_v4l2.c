@@ -70,12 +70,12 @@ static void format_error(const struct v4l2_source *v, uint32_t want)
     char list[128], name[5];
 
     native_formats(v->fd, list, sizeof(list));
-    fbus_log(v->level, TAG,
-             "%s (%s): cannot deliver %s: the camera has %s, and libv4l converts "
-             "only to RGB3 BGR3 YU12 YV12; pick one with --format ('fbus-capture "
-             "--list %s')",
-             v->path, (const char *)v->cap.card, fcc(want, name), list[0] ? list : "no formats",
-             v->path);
+    app_log(v->level, TAG,
+            "%s (%s): cannot deliver %s: the camera has %s, and libv4l converts "
+            "only to RGB3 BGR3 YU12 YV12; pick one with --format ('fbus-capture "
+            "--list %s')",
+            v->path, (const char *)v->cap.card, fcc(want, name), list[0] ? list : "no formats",
+            v->path);
 }
 
 /* NATIVE_ENV: the camera format to convert from, for tests of the conversion path. */
@@ -91,11 +91,11 @@ static int force_native(struct v4l2_source *v)
     f.fmt.pix.pixelformat = fbus_fourcc_parse(env);
     if (cap_xioctl(v->fd, VIDIOC_TRY_FMT, &f) != 0 ||
         f.fmt.pix.pixelformat != fbus_fourcc_parse(env)) {
-        fbus_log(v->level, TAG, "%s=%s: the camera has no such format", NATIVE_ENV, env);
+        app_log(v->level, TAG, "%s=%s: the camera has no such format", NATIVE_ENV, env);
         return FBUS_EFORMAT;
     }
-    fbus_log_warn(TAG, "%s: camera format forced to %s", NATIVE_ENV,
-                  fcc(f.fmt.pix.pixelformat, name));
+    app_log_warn(TAG, "%s: camera format forced to %s", NATIVE_ENV,
+                 fcc(f.fmt.pix.pixelformat, name));
     v->src = f;
     return 0;
 }
@@ -110,8 +110,8 @@ static int try_format(struct v4l2_source *v, uint32_t fourcc, const struct cap_r
     v->dst.fmt.pix.pixelformat = fourcc;
     v->dst.fmt.pix.field = V4L2_FIELD_NONE;
     if (v4lconvert_try_format(v->cvt, &v->dst, &v->src) != 0) {
-        fbus_log(v->level, TAG, "%s: format negotiation failed: %s", v->path,
-                 v4lconvert_get_error_message(v->cvt));
+        app_log(v->level, TAG, "%s: format negotiation failed: %s", v->path,
+                v4lconvert_get_error_message(v->cvt));
         return -EINVAL;
     }
     if (v->dst.fmt.pix.pixelformat != fourcc)
@@ -125,13 +125,13 @@ static int check_size(const struct v4l2_source *v, const struct cap_request *req
     uint32_t w = v->dst.fmt.pix.width, h = v->dst.fmt.pix.height;
 
     if (!req->width && (w != DEFAULT_WIDTH || h != DEFAULT_HEIGHT))
-        fbus_log_info(TAG, "%s: asked for %ux%u, the camera gives %ux%u", v->path, DEFAULT_WIDTH,
-                      DEFAULT_HEIGHT, w, h);
+        app_log_info(TAG, "%s: asked for %ux%u, the camera gives %ux%u", v->path, DEFAULT_WIDTH,
+                     DEFAULT_HEIGHT, w, h);
     if (req->width && (w != req->width || h != req->height)) {
-        fbus_log(v->level, TAG,
-                 "%s (%s): cannot deliver %ux%u (nearest: %ux%u); pick a size "
-                 "that 'fbus-capture --list %s' shows",
-                 v->path, (const char *)v->cap.card, req->width, req->height, w, h, v->path);
+        app_log(v->level, TAG,
+                "%s (%s): cannot deliver %ux%u (nearest: %ux%u); pick a size "
+                "that 'fbus-capture --list %s' shows",
+                v->path, (const char *)v->cap.card, req->width, req->height, w, h, v->path);
         return FBUS_ESIZE;
     }
     return 0;
@@ -143,8 +143,8 @@ static int set_format(struct v4l2_source *v, const struct cap_request *req)
     int rc = cap_xioctl(v->fd, VIDIOC_S_FMT, &v->src);
 
     if (rc != 0) {
-        fbus_log(v->level, TAG, "%s: cannot set the format: %s%s", v->path, strerror(-rc),
-                 rc == -EBUSY ? " (another program is streaming from it; stop that program)" : "");
+        app_log(v->level, TAG, "%s: cannot set the format: %s%s", v->path, strerror(-rc),
+                rc == -EBUSY ? " (another program is streaming from it; stop that program)" : "");
         return rc;
     }
     if (!v4lconvert_needs_conversion(v->cvt, &v->src, &v->dst)) {
@@ -166,7 +166,7 @@ static int negotiate(struct v4l2_source *v, const struct cap_request *req)
     int rc;
 
     if (!(v->cvt = v4lconvert_create(v->fd))) {
-        fbus_log(v->level, TAG, "%s: libv4lconvert cannot start: %s", v->path, strerror(errno));
+        app_log(v->level, TAG, "%s: libv4lconvert cannot start: %s", v->path, strerror(errno));
         return -ENOMEM;
     }
     if (req->fps)
@@ -176,8 +176,8 @@ static int negotiate(struct v4l2_source *v, const struct cap_request *req)
         /* No YUYV (an MJPEG-only webcam): RGB3 through libv4lconvert is always possible. */
         want = FBUS_FMT_RGB24;
         if ((rc = try_format(v, want, req)) == 0)
-            fbus_log_info(TAG, "%s: the camera has no YUYV; the bus gets %s", v->path,
-                          fcc(want, name));
+            app_log_info(TAG, "%s: the camera has no YUYV; the bus gets %s", v->path,
+                         fcc(want, name));
     }
     if (rc == FBUS_EFORMAT)
         format_error(v, want);
@@ -199,13 +199,13 @@ static void set_rate(struct v4l2_source *v, const struct cap_request *req)
             t->denominator = req->fps;
             cap_xioctl(v->fd, VIDIOC_S_PARM, &p);
         } else {
-            fbus_log_warn(TAG, "%s: the driver cannot set a frame rate; --fps ignored", v->path);
+            app_log_warn(TAG, "%s: the driver cannot set a frame rate; --fps ignored", v->path);
         }
     }
     v->fps = t->numerator && t->denominator ? (double)t->denominator / t->numerator : 0;
     if (req->fps && v->fps > 0 && (v->fps < req->fps * 0.99 || v->fps > req->fps * 1.01))
-        fbus_log_warn(TAG, "%s: asked for %u fps, the camera runs at %.3f fps", v->path, req->fps,
-                      v->fps);
+        app_log_warn(TAG, "%s: asked for %u fps, the camera runs at %.3f fps", v->path, req->fps,
+                     v->fps);
     v->timeout_ms = MIN_TIMEOUT_MS;
     if (v->fps > 0 && TIMEOUT_PERIODS * 1000 / v->fps > MIN_TIMEOUT_MS)
         v->timeout_ms = (int)(TIMEOUT_PERIODS * 1000 / v->fps);
@@ -256,11 +256,10 @@ static int bus_format(struct v4l2_source *v)
         if (fbus_format_check(f) == 0)
             return 0;
     }
-    fbus_log(v->level, TAG,
-             "%s: the driver's %s %ux%u layout (%u bytes/line, %u bytes/frame) "
-             "is not one framebus can carry; try another --format",
-             v->path, fcc(p->pixelformat, name), p->width, p->height, p->bytesperline,
-             p->sizeimage);
+    app_log(v->level, TAG,
+            "%s: the driver's %s %ux%u layout (%u bytes/line, %u bytes/frame) "
+            "is not one framebus can carry; try another --format",
+            v->path, fcc(p->pixelformat, name), p->width, p->height, p->bytesperline, p->sizeimage);
     return FBUS_EFORMAT;
 }
 
@@ -272,8 +271,8 @@ static int map_buffers(struct v4l2_source *v)
 
     if ((rc = cap_xioctl(v->fd, VIDIOC_REQBUFS, &req)) != 0 || req.count < 1 ||
         req.count > V4L2SRC_BUFS_MAX) {
-        fbus_log(v->level, TAG, "%s: cannot get mmap buffers: %s", v->path,
-                 rc ? strerror(-rc) : "the driver offers too few or too many");
+        app_log(v->level, TAG, "%s: cannot get mmap buffers: %s", v->path,
+                rc ? strerror(-rc) : "the driver offers too few or too many");
         return rc ? rc : -ENOMEM;
     }
     for (v->nbufs = 0; v->nbufs < req.count; v->nbufs++) {
@@ -289,7 +288,7 @@ static int map_buffers(struct v4l2_source *v)
         }
     }
     if (rc != 0)
-        fbus_log(v->level, TAG, "%s: cannot map buffer %u: %s", v->path, v->nbufs, strerror(-rc));
+        app_log(v->level, TAG, "%s: cannot map buffer %u: %s", v->path, v->nbufs, strerror(-rc));
     return rc;
 }
 
@@ -313,7 +312,7 @@ static int mmap_start(struct v4l2_source *v)
     if (rc == 0 && (rc = cap_xioctl(v->fd, VIDIOC_STREAMON, &type)) == 0)
         v->streaming = 1;
     if (rc != 0)
-        fbus_log(v->level, TAG, "%s: cannot start streaming: %s", v->path, strerror(-rc));
+        app_log(v->level, TAG, "%s: cannot start streaming: %s", v->path, strerror(-rc));
     return rc;
 }
 
@@ -338,11 +337,11 @@ static void report_format(const struct v4l2_source *v)
 {
     char a[5], b[5];
 
-    fbus_log_info(TAG, "%s (%s, %s): %s %ux%u, %u bytes/line, %.3f fps%s%s%s", v->path,
-                  (const char *)v->cap.card, (const char *)v->cap.driver, fcc(v->fmt.fourcc, a),
-                  v->fmt.width, v->fmt.height, v->fmt.bytesperline, v->fps,
-                  v->cvt ? " (converted from the camera's " : "",
-                  v->cvt ? fcc(v->src.fmt.pix.pixelformat, b) : "", v->cvt ? ")" : "");
+    app_log_info(TAG, "%s (%s, %s): %s %ux%u, %u bytes/line, %.3f fps%s%s%s", v->path,
+                 (const char *)v->cap.card, (const char *)v->cap.driver, fcc(v->fmt.fourcc, a),
+                 v->fmt.width, v->fmt.height, v->fmt.bytesperline, v->fps,
+                 v->cvt ? " (converted from the camera's " : "",
+                 v->cvt ? fcc(v->src.fmt.pix.pixelformat, b) : "", v->cvt ? ")" : "");
 }
 
 /* With --verbose: the path the frames take, and why not zero-copy when it is not. */
@@ -353,20 +352,20 @@ static void report_path(const struct v4l2_source *v, const char *no_zc)
     if (!v->verbose)
         return;
     if (v->zc)
-        fbus_log_info(TAG,
-                      "path: userptr zero-copy, the driver writes into the bus slots (%u "
-                      "slots queued as USERPTR buffers)",
-                      v->zc_n);
+        app_log_info(TAG,
+                     "path: userptr zero-copy, the driver writes into the bus slots (%u "
+                     "slots queued as USERPTR buffers)",
+                     v->zc_n);
     else if (v->cvt)
-        fbus_log_info(TAG,
-                      "path: libv4l2 conversion, %s -> %s by libv4lconvert straight into "
-                      "the slot (%u mmap buffers)",
-                      fcc(v->src.fmt.pix.pixelformat, b), fcc(v->fmt.fourcc, a), v->nbufs);
+        app_log_info(TAG,
+                     "path: libv4l2 conversion, %s -> %s by libv4lconvert straight into "
+                     "the slot (%u mmap buffers)",
+                     fcc(v->src.fmt.pix.pixelformat, b), fcc(v->fmt.fourcc, a), v->nbufs);
     else
-        fbus_log_info(TAG, "path: mmap + one copy, driver buffer -> slot (%u mmap buffers)",
-                      v->nbufs);
+        app_log_info(TAG, "path: mmap + one copy, driver buffer -> slot (%u mmap buffers)",
+                     v->nbufs);
     if (no_zc)
-        fbus_log_info(TAG, "no userptr zero-copy: %s", no_zc);
+        app_log_info(TAG, "no userptr zero-copy: %s", no_zc);
 }
 
 /* ---- Open, start, close ----------------------------------------------------------------- */
@@ -378,8 +377,8 @@ static void v4l2_close_source(struct cap_source *s)
     if (!v)
         return;
     if (v->ahead_ns)
-        fbus_log_debug(TAG, "%s: driver timestamps ran up to %.3f ms ahead of the clock", v->path,
-                       (double)v->ahead_ns / 1e6);
+        app_log_debug(TAG, "%s: driver timestamps ran up to %.3f ms ahead of the clock", v->path,
+                      (double)v->ahead_ns / 1e6);
     if (v->zc)
         v4l2src_zc_stop(v);
     mmap_stop(v);
@@ -399,7 +398,7 @@ static int v4l2_open_source(struct cap_source **out, const struct cap_request *r
         return -ENOMEM;
     v->base.ops = &cap_source_v4l2;
     v->path = req->arg[0] ? req->arg : "/dev/video0";
-    v->level = req->quiet ? FBUS_LOG_DEBUG : FBUS_LOG_ERROR;
+    v->level = req->quiet ? APP_LOG_DEBUG : APP_LOG_ERROR;
     v->verbose = req->verbose;
     v->slots = req->slots;
     v->latest = -1;
@@ -453,14 +452,14 @@ static int fill(struct v4l2_source *v, const struct v4l2_buffer *b, const struct
         int n = v4lconvert_convert(v->cvt, &v->src, &v->dst, src, (int)b->bytesused, slot->data,
                                    (int)cap);
         if (n < 0)
-            FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG,
-                                 "dropping a frame libv4lconvert cannot convert: %s",
-                                 v4lconvert_get_error_message(v->cvt));
+            APP_LOG_RATELIMITED(APP_LOG_WARN, TAG,
+                                "dropping a frame libv4lconvert cannot convert: %s",
+                                v4lconvert_get_error_message(v->cvt));
         return n;
     }
     if (b->bytesused > cap) {
-        FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "dropping a %u-byte frame: the slot holds %zu",
-                             b->bytesused, cap);
+        APP_LOG_RATELIMITED(APP_LOG_WARN, TAG, "dropping a %u-byte frame: the slot holds %zu",
+                            b->bytesused, cap);
         return -1;
     }
     memcpy(slot->data, src, b->bytesused);
@@ -502,9 +501,9 @@ static int v4l2_next(struct cap_source *s, fbus_writer *w)
         return rc;
     rc = publish(v, w, &b);
     if (rc < 0)
-        fbus_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
+        app_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
     if ((q = queue(v, b.index)) != 0) {
-        fbus_log_error(TAG, "%s: cannot queue a buffer back: %s", v->path, strerror(-q));
+        app_log_error(TAG, "%s: cannot queue a buffer back: %s", v->path, strerror(-q));
         return q;
     }
     return rc;

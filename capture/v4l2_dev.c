@@ -51,10 +51,10 @@ static void open_error(const char *path, int err, int level)
                "--list')";
         break;
     default:
-        fbus_log(level, TAG, "%s: cannot open: %s", path, strerror(err));
+        app_log(level, TAG, "%s: cannot open: %s", path, strerror(err));
         return;
     }
-    fbus_log(level, TAG, "%s: %s", path, what);
+    app_log(level, TAG, "%s: %s", path, what);
 }
 
 /* A plain ioctl, before libv4l2 sees the fd: it would print its own error for non-V4L2 files. */
@@ -70,10 +70,10 @@ static int query_caps(int fd, const char *path, int level, struct v4l2_capabilit
         return -ENODEV;
     }
     if (r == -1) {
-        fbus_log(level, TAG,
-                 "%s: not a V4L2 device; cameras are /dev/videoN: list them with "
-                 "'fbus-capture --list', or use --source test",
-                 path);
+        app_log(level, TAG,
+                "%s: not a V4L2 device; cameras are /dev/videoN: list them with "
+                "'fbus-capture --list', or use --source test",
+                path);
         return -ENOTTY;
     }
     if (cap->capabilities & V4L2_CAP_DEVICE_CAPS)
@@ -86,23 +86,23 @@ static int check_caps(const struct v4l2_capability *cap, const char *path, int l
     uint32_t c = cap->capabilities;
 
     if (!(c & V4L2_CAP_VIDEO_CAPTURE) && (c & V4L2_CAP_VIDEO_CAPTURE_MPLANE)) {
-        fbus_log(level, TAG, "%s (%s): multi-planar capture devices are not supported yet", path,
-                 (const char *)cap->card);
+        app_log(level, TAG, "%s (%s): multi-planar capture devices are not supported yet", path,
+                (const char *)cap->card);
         return -ENOTSUP;
     }
     if (!(c & V4L2_CAP_VIDEO_CAPTURE)) {
-        fbus_log(level, TAG,
-                 "%s (%s): not a video capture device (a camera's second node is "
-                 "often for metadata); 'fbus-capture --list' shows which node "
-                 "captures",
-                 path, (const char *)cap->card);
+        app_log(level, TAG,
+                "%s (%s): not a video capture device (a camera's second node is "
+                "often for metadata); 'fbus-capture --list' shows which node "
+                "captures",
+                path, (const char *)cap->card);
         return -ENOTSUP;
     }
     if (!(c & V4L2_CAP_STREAMING)) {
-        fbus_log(level, TAG,
-                 "%s (%s): the driver has no streaming I/O, which fbus-capture "
-                 "needs",
-                 path, (const char *)cap->card);
+        app_log(level, TAG,
+                "%s (%s): the driver has no streaming I/O, which fbus-capture "
+                "needs",
+                path, (const char *)cap->card);
         return -ENOTSUP;
     }
     return 0;
@@ -122,7 +122,7 @@ int cap_v4l2_open_dev(const char *path, int emulate, int level, struct v4l2_capa
         goto fail_close;
     if (v4l2_fd_open(fd, emulate ? 0 : V4L2_DISABLE_CONVERSION) == -1) {
         rc = -errno;
-        fbus_log(level, TAG, "%s: libv4l2 cannot use it: %s", path, strerror(-rc));
+        app_log(level, TAG, "%s: libv4l2 cannot use it: %s", path, strerror(-rc));
         goto fail_close;
     }
     return fd;

@@ -20,10 +20,10 @@ int v4l2src_wait(struct v4l2_source *v)
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     if (n == 0) {
-        fbus_log_error(TAG,
-                       "%s: no frame for %.1f s: the camera stopped delivering (check its "
-                       "cable and power; --reconnect restarts it)",
-                       v->path, v->timeout_ms / 1000.0);
+        app_log_error(TAG,
+                      "%s: no frame for %.1f s: the camera stopped delivering (check its "
+                      "cable and power; --reconnect restarts it)",
+                      v->path, v->timeout_ms / 1000.0);
         return -ETIMEDOUT;
     }
     return 1;
@@ -40,12 +40,12 @@ int v4l2src_dequeue(struct v4l2_source *v, struct v4l2_buffer *b, unsigned memor
     if (rc == -EAGAIN)
         return 0;
     if (rc == -ENODEV)
-        fbus_log_error(TAG,
-                       "%s: the camera is gone (unplugged, or its driver was unloaded); "
-                       "plug it back in and use --reconnect to wait for it",
-                       v->path);
+        app_log_error(TAG,
+                      "%s: the camera is gone (unplugged, or its driver was unloaded); "
+                      "plug it back in and use --reconnect to wait for it",
+                      v->path);
     else if (rc != 0)
-        fbus_log_error(TAG, "%s: cannot dequeue a frame: %s", v->path, strerror(-rc));
+        app_log_error(TAG, "%s: cannot dequeue a frame: %s", v->path, strerror(-rc));
     return rc ? rc : 1;
 }
 
@@ -65,10 +65,10 @@ uint64_t v4l2src_time(struct v4l2_source *v, const struct v4l2_buffer *b)
         return now;
     if (t > now) {
         if (!v->ahead_ns)
-            fbus_log_debug(TAG,
-                           "%s: the driver's timestamps run ahead of the clock (%.3f ms); "
-                           "using the time of dequeueing for those frames",
-                           v->path, (double)(t - now) / 1e6);
+            app_log_debug(TAG,
+                          "%s: the driver's timestamps run ahead of the clock (%.3f ms); "
+                          "using the time of dequeueing for those frames",
+                          v->path, (double)(t - now) / 1e6);
         if (t - now > v->ahead_ns)
             v->ahead_ns = t - now;
         return now;
@@ -81,9 +81,9 @@ int v4l2src_broken(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
     if (!(b->flags & V4L2_BUF_FLAG_ERROR) && b->bytesused >= (v->cvt ? 1 : v->min_bytes))
         return 0;
     /* Some UVC cameras hand out short or error-flagged frames after a glitch on the bus. */
-    FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "%s: dropping a broken frame (%u bytes%s)", v->path,
-                         b->bytesused,
-                         (b->flags & V4L2_BUF_FLAG_ERROR) ? ", flagged as an error" : "");
+    APP_LOG_RATELIMITED(APP_LOG_WARN, TAG, "%s: dropping a broken frame (%u bytes%s)", v->path,
+                        b->bytesused,
+                        (b->flags & V4L2_BUF_FLAG_ERROR) ? ", flagged as an error" : "");
     fbus_writer_count_drop(w);
     return 1;
 }

@@ -86,7 +86,7 @@ static void print_formats(int fd)
 static int list_one(const char *path)
 {
     struct v4l2_capability cap;
-    int fd = cap_v4l2_open_dev(path, 1, FBUS_LOG_WARN, &cap);
+    int fd = cap_v4l2_open_dev(path, 1, APP_LOG_WARN, &cap);
 
     if (fd < 0)
         return 0;
@@ -114,8 +114,8 @@ int cap_v4l2_list(const char *device)
     if (n >= 0)
         free(names);
     if (!found) {
-        fbus_log_error(TAG, "no video capture device found (/dev/video*); plug a camera in, "
-                            "or use --source test");
+        app_log_error(TAG, "no video capture device found (/dev/video*); plug a camera in, "
+                           "or use --source test");
         return CAP_EXIT_SOURCE;
     }
     return CAP_EXIT_OK;

@@ -66,8 +66,8 @@ static int requeue(struct v4l2_source *v, fbus_writer *w, unsigned i)
     b.length = (uint32_t)slot.capacity;
     if ((rc = cap_xioctl(v->fd, VIDIOC_QBUF, &b)) != 0) {
         fbus_writer_abort_index(w, i);
-        fbus_log(v->level, TAG, "%s: cannot queue bus slot %u as a USERPTR buffer: %s", v->path, i,
-                 strerror(-rc));
+        app_log(v->level, TAG, "%s: cannot queue bus slot %u as a USERPTR buffer: %s", v->path, i,
+                strerror(-rc));
         return rc;
     }
     v->queued |= 1u << i;
@@ -116,16 +116,16 @@ int v4l2src_zc_start(struct v4l2_source *v, fbus_writer *w)
     v->w = w;
     v->latest = -1;
     if ((rc = cap_xioctl(v->fd, VIDIOC_REQBUFS, &req)) != 0) {
-        fbus_log_warn(TAG, "%s: USERPTR buffers refused: %s", v->path, strerror(-rc));
+        app_log_warn(TAG, "%s: USERPTR buffers refused: %s", v->path, strerror(-rc));
         return rc;
     }
     v->zc = 1;
     v->zc_n = req.count < v->slots ? req.count : v->slots;
     if (req.count > v->slots || v->zc_n < MIN_QUEUED) {
-        fbus_log_warn(TAG,
-                      "%s: the driver wants %u USERPTR buffers; the bus has %u slots "
-                      "(--slots %u would allow zero-copy)",
-                      v->path, req.count, v->slots, req.count + 1);
+        app_log_warn(TAG,
+                     "%s: the driver wants %u USERPTR buffers; the bus has %u slots "
+                     "(--slots %u would allow zero-copy)",
+                     v->path, req.count, v->slots, req.count + 1);
         return -ENOBUFS;
     }
     /* Every slot that is free: after a reconnect the latest frame stays with the readers. */
@@ -138,8 +138,8 @@ int v4l2src_zc_start(struct v4l2_source *v, fbus_writer *w)
     if (rc == 0)
         v->streaming = 1;
     else
-        fbus_log_warn(TAG, "%s: cannot stream into the bus slots: %s", v->path,
-                      rc == -ENOBUFS ? "readers hold them" : fbus_strerror(rc));
+        app_log_warn(TAG, "%s: cannot stream into the bus slots: %s", v->path,
+                     rc == -ENOBUFS ? "readers hold them" : fbus_strerror(rc));
     return rc;
 }
 
@@ -163,7 +163,7 @@ static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
     }
     rc = fbus_writer_commit_index(w, b->index, b->bytesused, v4l2src_time(v, b));
     if (rc != 0) {
-        fbus_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
+        app_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
         return rc;
     }
     v->latest = (int)b->index;
@@ -185,8 +185,8 @@ int v4l2src_zc_next(struct v4l2_source *v, fbus_writer *w)
     if ((rc = v4l2src_dequeue(v, &b, V4L2_MEMORY_USERPTR)) <= 0)
         return rc;
     if (b.index >= v->zc_n || !(v->queued & (1u << b.index))) {
-        fbus_log_error(TAG, "%s: the driver returned buffer %u, which was not queued", v->path,
-                       b.index);
+        app_log_error(TAG, "%s: the driver returned buffer %u, which was not queued", v->path,
+                      b.index);
         return -EIO;
     }
     v->queued &= ~(1u << b.index);

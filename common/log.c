@@ -20,7 +20,7 @@
 #define RL_INTERVAL_NS 1000000000ull
 
 static const char *log_prog = "fbus";
-static int log_level = FBUS_LOG_INFO;
+static int log_level = APP_LOG_INFO;
 static uint64_t log_start_ns;
 static int log_stamps = 1;
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -32,7 +32,7 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void fbus_log_init(const char *prog)
+void app_log_init(const char *prog)
 {
     if (prog) {
         const char *slash = strrchr(prog, '/');
@@ -41,26 +41,26 @@ void fbus_log_init(const char *prog)
     log_start_ns = mono_ns();
 }
 
-void fbus_log_set_timestamps(int on)
+void app_log_set_timestamps(int on)
 {
     log_stamps = on;
 }
 
-void fbus_log_set_level(int level)
+void app_log_set_level(int level)
 {
-    log_level = level < FBUS_LOG_ERROR   ? FBUS_LOG_ERROR
-                : level > FBUS_LOG_DEBUG ? FBUS_LOG_DEBUG
-                                         : level;
+    log_level = level < APP_LOG_ERROR   ? APP_LOG_ERROR
+                : level > APP_LOG_DEBUG ? APP_LOG_DEBUG
+                                        : level;
 }
 
-int fbus_log_get_level(void)
+int app_log_get_level(void)
 {
     return log_level;
 }
 
-void fbus_log_verbose(void)
+void app_log_verbose(void)
 {
-    fbus_log_set_level(log_level + 1);
+    app_log_set_level(log_level + 1);
 }
 
 struct line {
@@ -77,7 +77,7 @@ static void vappend(struct line *l, const char *fmt, va_list ap)
     }
 }
 
-static void append(struct line *l, const char *fmt, ...) FBUS_LOG_PRINTF(2, 3);
+static void append(struct line *l, const char *fmt, ...) APP_LOG_PRINTF(2, 3);
 static void append(struct line *l, const char *fmt, ...)
 {
     va_list ap;
@@ -97,7 +97,7 @@ static void emit(const char *tag, int err, const char *suffix, const char *fmt, 
     uint64_t t = mono_ns() - log_start_ns;
     char ebuf[128];
 
-    if (log_stamps || log_level >= FBUS_LOG_DEBUG)
+    if (log_stamps || log_level >= APP_LOG_DEBUG)
         append(&l, "%s: [%4llu.%06llu] ", log_prog, (unsigned long long)(t / 1000000000u),
                (unsigned long long)(t % 1000000000u / 1000u));
     else
@@ -118,7 +118,7 @@ static void emit(const char *tag, int err, const char *suffix, const char *fmt, 
     errno = saved_errno;
 }
 
-void fbus_log(int level, const char *tag, const char *fmt, ...)
+void app_log(int level, const char *tag, const char *fmt, ...)
 {
     if (level > log_level) {
         return;
@@ -129,7 +129,7 @@ void fbus_log(int level, const char *tag, const char *fmt, ...)
     va_end(ap);
 }
 
-void fbus_log_errno(int level, const char *tag, const char *fmt, ...)
+void app_log_errno(int level, const char *tag, const char *fmt, ...)
 {
     int err = errno;
     if (level > log_level) {
@@ -141,7 +141,7 @@ void fbus_log_errno(int level, const char *tag, const char *fmt, ...)
     va_end(ap);
 }
 
-void fbus_log_rl(struct fbus_log_rl *rl, int level, const char *tag, const char *fmt, ...)
+void app_log_rl(struct app_log_rl *rl, int level, const char *tag, const char *fmt, ...)
 {
     char suffix[48] = "";
     uint64_t now = mono_ns();

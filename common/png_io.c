@@ -19,8 +19,8 @@
 
 #include "framebus/framebus.h"
 
-int fbus_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
-                         size_t bytesused)
+int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
+                        size_t bytesused)
 {
     if (!path || !fmt || !data) {
         return -EINVAL;
@@ -35,7 +35,7 @@ int fbus_png_write_frame(const char *path, const struct fbus_format *fmt, const 
     }
     int rc = fbus_convert_to_rgb24(fmt, data, bytesused, rgb);
     if (rc == 0) {
-        rc = fbus_png_write_rgb24(path, rgb, fmt->width, fmt->height);
+        rc = app_png_write_rgb24(path, rgb, fmt->width, fmt->height);
     }
     free(rgb);
     return rc;
@@ -164,7 +164,7 @@ static int write_tmp(const char *tmp, const uint8_t *rgb, uint32_t w, uint32_t h
     return rc;
 }
 
-int fbus_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
+int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
 {
     char *tmp = NULL;
 
@@ -273,7 +273,7 @@ static int check_signature(FILE *fp)
     return png_sig_cmp(sig, 0, sizeof(sig)) == 0 ? 0 : FBUS_EFORMAT;
 }
 
-int fbus_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h)
+int app_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h)
 {
     struct png_reader rd = {.io = {.fp = NULL, .err = 0}, .pixels = NULL, .rows = NULL};
 
@@ -304,7 +304,7 @@ int fbus_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *
 
 #else /* !FBUS_HAVE_PNG */
 
-int fbus_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
+int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
 {
     (void)path;
     (void)rgb;
@@ -313,7 +313,7 @@ int fbus_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint3
     return -ENOTSUP;
 }
 
-int fbus_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h)
+int app_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h)
 {
     if (rgb) {
         *rgb = NULL;

@@ -7,8 +7,8 @@
  * a return code, 0 or negative: -errno, or FBUS_EFORMAT for a file that is
  * not a (valid) PNG or a frame that cannot become one.
  */
-#ifndef FBUS_UTIL_PNG_IO_H
-#define FBUS_UTIL_PNG_IO_H
+#ifndef APP_PNG_IO_H
+#define APP_PNG_IO_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,16 +29,16 @@ extern "C" {
  * FBUS_DIM_MAX), -ENOTSUP, or the -errno of the failing call: -ENOENT (no
  * such directory), -EACCES, -ENOSPC, -EIO...
  */
-int fbus_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h);
+int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h);
 
 /*
  * Converts one frame of *fmt (bytesused bytes at data) to RGB24 and writes
- * it as fbus_png_write_rgb24() does. Returns what that returns, or
+ * it as app_png_write_rgb24() does. Returns what that returns, or
  * FBUS_EFORMAT (MJPEG or an invalid format), FBUS_ESIZE (bytesused too
  * small), -ENOMEM.
  */
-int fbus_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
-                         size_t bytesused);
+int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
+                        size_t bytesused);
 
 /*
  * Reads any PNG (palette, grey, with alpha, 1..16 bits) as 8-bit RGB: alpha
@@ -49,10 +49,10 @@ int fbus_png_write_frame(const char *path, const struct fbus_format *fmt, const 
  * FBUS_ESIZE (wider or taller than FBUS_DIM_MAX), -ENOMEM, -ENOTSUP.
  * On error *rgb is NULL and *w, *h are 0.
  */
-int fbus_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h);
+int app_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* FBUS_UTIL_PNG_IO_H */
+#endif /* APP_PNG_IO_H */

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const uint8_t bars[FBUS_TP_BARS][3] = {
+static const uint8_t bars[APP_TP_BARS][3] = {
     {255, 255, 255}, {255, 255, 0}, {0, 255, 255}, {0, 255, 0},
     {255, 0, 255},   {255, 0, 0},   {0, 0, 255},   {0, 0, 0},
 };
@@ -15,12 +15,12 @@ static const uint16_t digits[10] = {
     075557, 022222, 071747, 071717, 055711, 074717, 074757, 071111, 075757, 075717,
 };
 
-void fbus_tp_bar_color(unsigned i, uint8_t rgb[3])
+void app_tp_bar_color(unsigned i, uint8_t rgb[3])
 {
-    memcpy(rgb, bars[i % FBUS_TP_BARS], 3);
+    memcpy(rgb, bars[i % APP_TP_BARS], 3);
 }
 
-uint32_t fbus_tp_strip_rows(uint32_t h)
+uint32_t app_tp_strip_rows(uint32_t h)
 {
     uint32_t s = h / 16;
     return s < 2 ? 2 : s;
@@ -60,14 +60,14 @@ static void draw_number(uint8_t *rgb, uint32_t w, uint32_t y0, uint32_t y1, uint
     }
 }
 
-void fbus_tp_draw(uint8_t *rgb, uint32_t w, uint32_t h, uint64_t frame)
+void app_tp_draw(uint8_t *rgb, uint32_t w, uint32_t h, uint64_t frame)
 {
     static const uint8_t grey[3] = {64, 64, 64}, white[3] = {255, 255, 255}, black[3] = {0};
-    uint32_t bar_end = h * 2 / 3, strip = fbus_tp_strip_rows(h);
+    uint32_t bar_end = h * 2 / 3, strip = app_tp_strip_rows(h);
     uint32_t band_end = h - strip;
 
-    for (unsigned i = 0; i < FBUS_TP_BARS; i++)
-        fill(rgb, w, w * i / FBUS_TP_BARS, 0, w * (i + 1) / FBUS_TP_BARS, bar_end, bars[i]);
+    for (unsigned i = 0; i < APP_TP_BARS; i++)
+        fill(rgb, w, w * i / APP_TP_BARS, 0, w * (i + 1) / APP_TP_BARS, bar_end, bars[i]);
     fill(rgb, w, 0, bar_end, w, band_end, grey);
     uint32_t box = (band_end - bar_end) / 2;
     if (box > 0 && w > box) {
@@ -81,10 +81,9 @@ void fbus_tp_draw(uint8_t *rgb, uint32_t w, uint32_t h, uint64_t frame)
     }
 }
 
-int fbus_tp_decode(const uint8_t *rgb, uint32_t w, uint32_t h, uint32_t row_stride,
-                   uint32_t *frame)
+int app_tp_decode(const uint8_t *rgb, uint32_t w, uint32_t h, uint32_t row_stride, uint32_t *frame)
 {
-    uint32_t y = h - fbus_tp_strip_rows(h) / 2 - 1, v = 0;
+    uint32_t y = h - app_tp_strip_rows(h) / 2 - 1, v = 0;
 
     if (w < 64 || h < 16)
         return -1;

@@ -7,8 +7,8 @@
  *   rows [2h/3, h - strip)  dark grey band: frame number in digits, a box moving right
  *   last `strip` rows       32 cells, most significant bit left: white 1, black 0
  */
-#ifndef FBUS_UTIL_TESTPATTERN_H
-#define FBUS_UTIL_TESTPATTERN_H
+#ifndef APP_TESTPATTERN_H
+#define APP_TESTPATTERN_H
 
 #include <stdint.h>
 
@@ -16,22 +16,21 @@
 extern "C" {
 #endif
 
-#define FBUS_TP_BARS 8
+#define APP_TP_BARS 8
 
 /* Colour of bar i (0..7) as RGB. */
-void fbus_tp_bar_color(unsigned i, uint8_t rgb[3]);
+void app_tp_bar_color(unsigned i, uint8_t rgb[3]);
 /* Draws frame `frame` into rgb (w*h*3 bytes, packed). w, h >= 16. */
-void fbus_tp_draw(uint8_t *rgb, uint32_t w, uint32_t h, uint64_t frame);
+void app_tp_draw(uint8_t *rgb, uint32_t w, uint32_t h, uint64_t frame);
 /*
- * Reads the binary strip of an RGB image drawn by fbus_tp_draw (possibly
+ * Reads the binary strip of an RGB image drawn by app_tp_draw (possibly
  * scaled: any image whose bottom rows hold the strip). row_stride in bytes.
  * Returns 0 and the low 32 bits of the frame number, or -1 if the strip is
  * not there (a cell neither near black nor near white).
  */
-int fbus_tp_decode(const uint8_t *rgb, uint32_t w, uint32_t h, uint32_t row_stride,
-                   uint32_t *frame);
+int app_tp_decode(const uint8_t *rgb, uint32_t w, uint32_t h, uint32_t row_stride, uint32_t *frame);
 /* Height of the binary strip for an image of height h. */
-uint32_t fbus_tp_strip_rows(uint32_t h);
+uint32_t app_tp_strip_rows(uint32_t h);
 
 #ifdef __cplusplus
 }

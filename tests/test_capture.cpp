@@ -130,7 +130,7 @@ std::vector<uint8_t> noise_image(uint32_t w, uint32_t h, unsigned k)
 
 void write_png(const std::string &path, const std::vector<uint8_t> &rgb, uint32_t w, uint32_t h)
 {
-    ASSERT_EQ(0, fbus_png_write_rgb24(path.c_str(), rgb.data(), w, h)) << path;
+    ASSERT_EQ(0, app_png_write_rgb24(path.c_str(), rgb.data(), w, h)) << path;
 }
 
 struct Diff {
@@ -191,7 +191,7 @@ TEST_P(CapturePattern, FrameCounterIsTheSequenceNumberAndTimestampsIncrease)
         EXPECT_EQ(want.sizeimage, f.bytesused);
         std::vector<uint8_t> rgb = to_rgb(f);
         uint32_t counter = 0;
-        EXPECT_EQ(0, fbus_tp_decode(rgb.data(), 320, 240, 320 * 3, &counter));
+        EXPECT_EQ(0, app_tp_decode(rgb.data(), 320, 240, 320 * 3, &counter));
         EXPECT_EQ(f.seq, counter) << "the frame counter drawn is the sequence number";
         EXPECT_GT(f.seq, last_seq);
         EXPECT_GT(f.timestamp_ns, last_ts) << "timestamps increase";
@@ -354,7 +354,7 @@ class CapturePng : public Capture
         ProgResult res = fbus_run(fbus_prog_argv(FBUS_TOOL, {"snap", n, out}));
         EXPECT_EQ(0, res.status) << res.err;
         uint8_t *rgb = nullptr;
-        EXPECT_EQ(0, fbus_png_read_rgb24(out.c_str(), &rgb, w, h));
+        EXPECT_EQ(0, app_png_read_rgb24(out.c_str(), &rgb, w, h));
         std::vector<uint8_t> v(rgb, rgb + (rgb ? (size_t)*w * *h * 3 : 0));
         free(rgb);
         return v;

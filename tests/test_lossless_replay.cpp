@@ -43,7 +43,7 @@ struct Counts {
     struct fbus_frame f;
     while (r && fbus_reader_acquire(r, &f, c.last, 10000) == 0) {
         /* File k was drawn as frame k+1, so frame seq carries the pattern of seq. */
-        fbus_tp_draw(want.data(), kW, kH, f.seq);
+        app_tp_draw(want.data(), kW, kH, f.seq);
         if (f.bytesused != want.size() || memcmp(f.data, want.data(), want.size()) != 0)
             c.wrong++;
         if (!c.first)
@@ -73,10 +73,10 @@ class LosslessReplay : public BusTest {
         dir_ = tmpl;
         std::vector<uint8_t> img(kW * kH * 3);
         for (int k = 0; k < kFrames; k++) {
-            fbus_tp_draw(img.data(), kW, kH, (uint64_t)k + 1);
+            app_tp_draw(img.data(), kW, kH, (uint64_t)k + 1);
             char name[64];
             snprintf(name, sizeof(name), "/f%04d.png", k);
-            ASSERT_EQ(0, fbus_png_write_rgb24((dir_ + name).c_str(), img.data(), kW, kH));
+            ASSERT_EQ(0, app_png_write_rgb24((dir_ + name).c_str(), img.data(), kW, kH));
         }
     }
     void TearDown() override

@@ -173,7 +173,7 @@ class PngTest : public ::testing::Test
     {
         uint8_t *rgb = nullptr;
         uint32_t w = 0, h = 0;
-        int rc = fbus_png_read_rgb24(p.c_str(), &rgb, &w, &h);
+        int rc = app_png_read_rgb24(p.c_str(), &rgb, &w, &h);
         EXPECT_EQ(0, rc) << fbus_strerror(rc);
         EXPECT_EQ(want_w, w);
         EXPECT_EQ(want_h, h);
@@ -189,7 +189,7 @@ class PngTest : public ::testing::Test
     {
         uint8_t *rgb = reinterpret_cast<uint8_t *>(0x1);
         uint32_t w = 7, h = 7;
-        EXPECT_EQ(want, fbus_png_read_rgb24(p.c_str(), &rgb, &w, &h)) << p;
+        EXPECT_EQ(want, app_png_read_rgb24(p.c_str(), &rgb, &w, &h)) << p;
         EXPECT_EQ(nullptr, rgb);
         EXPECT_EQ(0u, w);
         EXPECT_EQ(0u, h);
@@ -204,7 +204,7 @@ TEST_F(PngTest, WriteThenReadBackIdentical)
     for (auto wh : {std::pair<uint32_t, uint32_t>{1, 1}, {37, 23}, {640, 2}}) {
         Bytes rgb = random_rgb(wh.first, wh.second, wh.first);
         std::string p = path("a.png");
-        ASSERT_EQ(0, fbus_png_write_rgb24(p.c_str(), rgb.data(), wh.first, wh.second));
+        ASSERT_EQ(0, app_png_write_rgb24(p.c_str(), rgb.data(), wh.first, wh.second));
         EXPECT_EQ(rgb, read_ok(p, wh.first, wh.second));
         EXPECT_EQ(std::vector<std::string>{"a.png"}, list_dir(dir_)) << "temporary file left";
     }
@@ -215,7 +215,7 @@ TEST_F(PngTest, OverwritesAnExistingFile)
     std::string p = path("snap.png");
     write_file(p, Bytes(100, 'x'));
     Bytes rgb = random_rgb(8, 8, 2);
-    ASSERT_EQ(0, fbus_png_write_rgb24(p.c_str(), rgb.data(), 8, 8));
+    ASSERT_EQ(0, app_png_write_rgb24(p.c_str(), rgb.data(), 8, 8));
     EXPECT_EQ(rgb, read_ok(p, 8, 8));
     EXPECT_EQ(1u, list_dir(dir_).size());
 }
@@ -223,7 +223,7 @@ TEST_F(PngTest, OverwritesAnExistingFile)
 TEST_F(PngTest, MissingDirectoryIsEnoent)
 {
     Bytes rgb = random_rgb(4, 4, 3);
-    EXPECT_EQ(-ENOENT, fbus_png_write_rgb24(path("no/such/dir/a.png").c_str(), rgb.data(), 4, 4));
+    EXPECT_EQ(-ENOENT, app_png_write_rgb24(path("no/such/dir/a.png").c_str(), rgb.data(), 4, 4));
     EXPECT_TRUE(list_dir(dir_).empty());
 }
 
@@ -231,7 +231,7 @@ TEST_F(PngTest, FileInPlaceOfDirectoryIsEnotdir)
 {
     write_file(path("plain"), Bytes(1, 0));
     Bytes rgb = random_rgb(4, 4, 3);
-    EXPECT_EQ(-ENOTDIR, fbus_png_write_rgb24(path("plain/a.png").c_str(), rgb.data(), 4, 4));
+    EXPECT_EQ(-ENOTDIR, app_png_write_rgb24(path("plain/a.png").c_str(), rgb.data(), 4, 4));
     EXPECT_EQ(std::vector<std::string>{"plain"}, list_dir(dir_));
 }
 
@@ -241,7 +241,7 @@ TEST_F(PngTest, FailedRenameRemovesTheTemporaryFile)
     ASSERT_EQ(0, mkdir(path("taken").c_str(), 0755));
     write_file(path("taken/inside"), Bytes(1, 0)); /* a non-empty directory cannot be replaced */
     Bytes rgb = random_rgb(4, 4, 3);
-    int rc = fbus_png_write_rgb24(path("taken").c_str(), rgb.data(), 4, 4);
+    int rc = app_png_write_rgb24(path("taken").c_str(), rgb.data(), 4, 4);
     EXPECT_TRUE(rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST) << fbus_strerror(rc);
     EXPECT_EQ(std::vector<std::string>{"taken"}, list_dir(dir_));
 }
@@ -265,7 +265,7 @@ TEST_F(PngTest, UnwritableDirectoryIsEaccesAndLeavesNothing)
         if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) {
             _exit(2);
         }
-        int rc = fbus_png_write_rgb24(target.c_str(), rgb.data(), 4, 4);
+        int rc = app_png_write_rgb24(target.c_str(), rgb.data(), 4, 4);
         _exit(rc == -EACCES ? 0 : 1);
     }
     int status = 0;
@@ -280,11 +280,11 @@ TEST_F(PngTest, WriteRejectsBadArguments)
 {
     Bytes rgb = random_rgb(4, 4, 5);
     std::string p = path("a.png");
-    EXPECT_EQ(-EINVAL, fbus_png_write_rgb24(nullptr, rgb.data(), 4, 4));
-    EXPECT_EQ(-EINVAL, fbus_png_write_rgb24(p.c_str(), nullptr, 4, 4));
-    EXPECT_EQ(FBUS_ESIZE, fbus_png_write_rgb24(p.c_str(), rgb.data(), 0, 4));
-    EXPECT_EQ(FBUS_ESIZE, fbus_png_write_rgb24(p.c_str(), rgb.data(), 4, 0));
-    EXPECT_EQ(FBUS_ESIZE, fbus_png_write_rgb24(p.c_str(), rgb.data(), FBUS_DIM_MAX + 1, 1));
+    EXPECT_EQ(-EINVAL, app_png_write_rgb24(nullptr, rgb.data(), 4, 4));
+    EXPECT_EQ(-EINVAL, app_png_write_rgb24(p.c_str(), nullptr, 4, 4));
+    EXPECT_EQ(FBUS_ESIZE, app_png_write_rgb24(p.c_str(), rgb.data(), 0, 4));
+    EXPECT_EQ(FBUS_ESIZE, app_png_write_rgb24(p.c_str(), rgb.data(), 4, 0));
+    EXPECT_EQ(FBUS_ESIZE, app_png_write_rgb24(p.c_str(), rgb.data(), FBUS_DIM_MAX + 1, 1));
     EXPECT_TRUE(list_dir(dir_).empty());
 }
 
@@ -297,14 +297,14 @@ TEST_F(PngTest, WriteFrameConvertsFirst)
     ASSERT_EQ(0, fbus_convert_to_rgb24(&f, frame.data(), frame.size(), want.data()));
 
     std::string p = path("frame.png");
-    ASSERT_EQ(0, fbus_png_write_frame(p.c_str(), &f, frame.data(), frame.size()));
+    ASSERT_EQ(0, app_png_write_frame(p.c_str(), &f, frame.data(), frame.size()));
     EXPECT_EQ(want, read_ok(p, 16, 8));
     remove_tree(p);
 
-    EXPECT_EQ(FBUS_ESIZE, fbus_png_write_frame(p.c_str(), &f, frame.data(), frame.size() - 1));
+    EXPECT_EQ(FBUS_ESIZE, app_png_write_frame(p.c_str(), &f, frame.data(), frame.size() - 1));
     ASSERT_EQ(0, fbus_format_init(&f, FBUS_FMT_MJPEG, 16, 8));
-    EXPECT_EQ(FBUS_EFORMAT, fbus_png_write_frame(p.c_str(), &f, frame.data(), 100));
-    EXPECT_EQ(-EINVAL, fbus_png_write_frame(p.c_str(), nullptr, frame.data(), 100));
+    EXPECT_EQ(FBUS_EFORMAT, app_png_write_frame(p.c_str(), &f, frame.data(), 100));
+    EXPECT_EQ(-EINVAL, app_png_write_frame(p.c_str(), nullptr, frame.data(), 100));
     EXPECT_TRUE(list_dir(dir_).empty());
 }
 
@@ -320,7 +320,7 @@ TEST_F(PngTest, ReadErrors)
 
     /* A real PNG, cut short or with a damaged pixel chunk (its CRC no longer matches). */
     Bytes rgb = random_rgb(32, 32, 7);
-    ASSERT_EQ(0, fbus_png_write_rgb24(path("good.png").c_str(), rgb.data(), 32, 32));
+    ASSERT_EQ(0, app_png_write_rgb24(path("good.png").c_str(), rgb.data(), 32, 32));
     Bytes good = read_file(path("good.png"));
     ASSERT_GT(good.size(), 100u);
     for (size_t cut : {(size_t)8, (size_t)20, good.size() / 2, good.size() - 1}) {
@@ -334,8 +334,8 @@ TEST_F(PngTest, ReadErrors)
 
     uint8_t *out = nullptr;
     uint32_t w = 0, h = 0;
-    EXPECT_EQ(-EINVAL, fbus_png_read_rgb24(nullptr, &out, &w, &h));
-    EXPECT_EQ(-EINVAL, fbus_png_read_rgb24(path("good.png").c_str(), nullptr, &w, &h));
+    EXPECT_EQ(-EINVAL, app_png_read_rgb24(nullptr, &out, &w, &h));
+    EXPECT_EQ(-EINVAL, app_png_read_rgb24(path("good.png").c_str(), nullptr, &w, &h));
 }
 
 TEST_F(PngTest, ReadsTooLargeAsEsize)
@@ -433,8 +433,8 @@ TEST(PngTest, WithoutLibpngEverythingIsEnotsup)
 {
     uint8_t px[3] = {0, 0, 0}, *rgb = nullptr;
     uint32_t w = 1, h = 1;
-    EXPECT_EQ(-ENOTSUP, fbus_png_write_rgb24("/nonexistent/a.png", px, 1, 1));
-    EXPECT_EQ(-ENOTSUP, fbus_png_read_rgb24("/nonexistent/a.png", &rgb, &w, &h));
+    EXPECT_EQ(-ENOTSUP, app_png_write_rgb24("/nonexistent/a.png", px, 1, 1));
+    EXPECT_EQ(-ENOTSUP, app_png_read_rgb24("/nonexistent/a.png", &rgb, &w, &h));
     EXPECT_EQ(nullptr, rgb);
 }
 

@@ -14,17 +14,17 @@ TEST(TestPattern, BarsAreWhereTheySayAndTheCounterReadsBack)
     const uint32_t w = 640, h = 480;
     std::vector<uint8_t> img(w * h * 3);
     for (uint64_t frame : {0ull, 1ull, 77ull, 123456ull, 0xFFFFFFFFull}) {
-        fbus_tp_draw(img.data(), w, h, frame);
-        for (unsigned i = 0; i < FBUS_TP_BARS; i++) {
+        app_tp_draw(img.data(), w, h, frame);
+        for (unsigned i = 0; i < APP_TP_BARS; i++) {
             uint8_t want[3];
-            fbus_tp_bar_color(i, want);
+            app_tp_bar_color(i, want);
             const uint8_t *p = &img[((h / 3) * w + w * (2 * i + 1) / 16) * 3];
             EXPECT_EQ(want[0], p[0]) << "bar " << i;
             EXPECT_EQ(want[1], p[1]) << "bar " << i;
             EXPECT_EQ(want[2], p[2]) << "bar " << i;
         }
         uint32_t got = 0;
-        ASSERT_EQ(0, fbus_tp_decode(img.data(), w, h, w * 3, &got));
+        ASSERT_EQ(0, app_tp_decode(img.data(), w, h, w * 3, &got));
         EXPECT_EQ((uint32_t)frame, got);
     }
 }
@@ -33,7 +33,7 @@ TEST(TestPattern, CounterSurvivesYuvAndHalfScale)
 {
     const uint32_t w = 320, h = 240;
     std::vector<uint8_t> img(w * h * 3), back(w * h * 3);
-    fbus_tp_draw(img.data(), w, h, 4242);
+    app_tp_draw(img.data(), w, h, 4242);
     for (uint32_t fcc : {FBUS_FMT_YUYV, FBUS_FMT_NV12, FBUS_FMT_YU12, FBUS_FMT_GREY}) {
         struct fbus_format f;
         ASSERT_EQ(0, fbus_format_init(&f, fcc, w, h));
@@ -41,7 +41,7 @@ TEST(TestPattern, CounterSurvivesYuvAndHalfScale)
         ASSERT_EQ(0, fbus_convert_from_rgb24(&f, img.data(), raw.data()));
         ASSERT_EQ(0, fbus_convert_to_rgb24(&f, raw.data(), raw.size(), back.data()));
         uint32_t got = 0;
-        ASSERT_EQ(0, fbus_tp_decode(back.data(), w, h, w * 3, &got));
+        ASSERT_EQ(0, app_tp_decode(back.data(), w, h, w * 3, &got));
         EXPECT_EQ(4242u, got);
     }
     /* Half scale by dropping every other pixel: the strip is still readable. */
@@ -51,7 +51,7 @@ TEST(TestPattern, CounterSurvivesYuvAndHalfScale)
             for (int c = 0; c < 3; c++)
                 half[(y * (w / 2) + x) * 3 + c] = img[((2 * y) * w + 2 * x) * 3 + c];
     uint32_t got = 0;
-    ASSERT_EQ(0, fbus_tp_decode(half.data(), w / 2, h / 2, (w / 2) * 3, &got));
+    ASSERT_EQ(0, app_tp_decode(half.data(), w / 2, h / 2, (w / 2) * 3, &got));
     EXPECT_EQ(4242u, got);
 }
 
@@ -60,5 +60,5 @@ TEST(TestPattern, DecodeRefusesAnImageWithoutTheStrip)
     const uint32_t w = 128, h = 64;
     std::vector<uint8_t> grey(w * h * 3, 128);
     uint32_t got;
-    EXPECT_EQ(-1, fbus_tp_decode(grey.data(), w, h, w * 3, &got));
+    EXPECT_EQ(-1, app_tp_decode(grey.data(), w, h, w * 3, &got));
 }

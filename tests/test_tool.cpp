@@ -31,7 +31,7 @@ fbus_writer *pattern_bus(const std::string &n, std::vector<uint8_t> *img)
     struct fbus_format f;
     fbus_format_init(&f, FBUS_FMT_RGB24, 160, 120);
     img->resize(f.sizeimage);
-    fbus_tp_draw(img->data(), 160, 120, 1);
+    app_tp_draw(img->data(), 160, 120, 1);
     fbus_writer *w = nullptr;
     EXPECT_EQ(0, fbus_writer_open(&w, n.c_str(), &f, nullptr));
     EXPECT_EQ(0, fbus_writer_publish(w, img->data(), img->size(), 0));
@@ -152,7 +152,7 @@ TEST_F(Tool, SnapWritesTheLatestFrameAsPng)
     EXPECT_EQ(0, r.status) << r.err;
     uint8_t *px = nullptr;
     uint32_t pw = 0, ph = 0;
-    ASSERT_EQ(0, fbus_png_read_rgb24(out.c_str(), &px, &pw, &ph));
+    ASSERT_EQ(0, app_png_read_rgb24(out.c_str(), &px, &pw, &ph));
     EXPECT_EQ(160u, pw);
     EXPECT_EQ(120u, ph);
     EXPECT_EQ(0, memcmp(px, img.data(), img.size())) << "RGB3 comes back exactly";

@@ -3,12 +3,12 @@
  * bus, a real X server (Xvfb) for the window. The window is judged on a
  * screenshot of the X root window (xwd, parsed here): the 8 bars of the test
  * pattern where the letterbox puts them, and the frame counter strip read
- * back with fbus_tp_decode(). The headless modes are judged on their files
- * and their --stats lines, against fbus_tp_draw() converted through the bus
+ * back with app_tp_decode(). The headless modes are judged on their files
+ * and their --stats lines, against app_tp_draw() converted through the bus
  * format, and on the writer's own published counter.
  *
  * The pattern comes from fbus-capture --source test when it is built, else
- * from a writer forked here that draws the same fbus_tp_draw(seq) frames.
+ * from a writer forked here that draws the same app_tp_draw(seq) frames.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -170,7 +170,7 @@ void pace(uint64_t start, uint64_t n, unsigned fps)
     for (uint64_t n = 1; !g_writer_stop; n++) {
         struct fbus_wslot slot;
         if (fbus_writer_claim(w, &slot) == 0) {
-            fbus_tp_draw(rgb.data(), s.w, s.h, slot.seq);
+            app_tp_draw(rgb.data(), s.w, s.h, slot.seq);
             fbus_convert_from_rgb24(&f, rgb.data(), slot.data);
             fbus_writer_commit(w, f.sizeimage, 0);
         }
@@ -247,7 +247,7 @@ std::vector<uint8_t> expected_rgb(const Source &s, uint64_t seq)
     struct fbus_format f = source_format(s);
     std::vector<uint8_t> rgb((size_t)s.w * s.h * 3), out(rgb.size());
     std::vector<uint8_t> bus(f.sizeimage);
-    fbus_tp_draw(rgb.data(), s.w, s.h, seq);
+    app_tp_draw(rgb.data(), s.w, s.h, seq);
     EXPECT_EQ(0, fbus_convert_from_rgb24(&f, rgb.data(), bus.data()));
     EXPECT_EQ(0, fbus_convert_to_rgb24(&f, bus.data(), bus.size(), out.data()));
     return out;
@@ -565,9 +565,9 @@ std::string check_pattern(const Shot &s, const Rect &r, int win_y, uint32_t *cou
 {
     const int tol = 10; /* SDL is within 1 of the exact value here; limited vs full range is 20 */
     static const uint8_t black[3] = {0, 0, 0};
-    for (unsigned i = 0; i < FBUS_TP_BARS; i++) {
+    for (unsigned i = 0; i < APP_TP_BARS; i++) {
         uint8_t want[3];
-        fbus_tp_bar_color(i, want);
+        app_tp_bar_color(i, want);
         int x = r.x + (int)((2 * i + 1) * r.w / 16), y = r.y + r.h / 3;
         if (!near(s.at(x, y), want, tol))
             return "bar " + std::to_string(i) + " at (" + std::to_string(x) + "," +
@@ -578,7 +578,7 @@ std::string check_pattern(const Shot &s, const Rect &r, int win_y, uint32_t *cou
     std::vector<uint8_t> crop((size_t)r.w * r.h * 3);
     for (int y = 0; y < r.h; y++)
         memcpy(&crop[(size_t)y * r.w * 3], s.at(r.x, r.y + y), (size_t)r.w * 3);
-    if (fbus_tp_decode(crop.data(), (uint32_t)r.w, (uint32_t)r.h, (uint32_t)r.w * 3, counter) != 0)
+    if (app_tp_decode(crop.data(), (uint32_t)r.w, (uint32_t)r.h, (uint32_t)r.w * 3, counter) != 0)
         return "no frame counter strip at the bottom of the image";
     return "";
 }
@@ -795,8 +795,8 @@ std::vector<uint32_t> check_snaps(const std::string &dir)
         uint8_t *rgb = nullptr;
         if (sscanf(e->d_name, "fbus-snap-%llu.png", &seq) != 1)
             continue;
-        EXPECT_EQ(0, fbus_png_read_rgb24((dir + "/" + e->d_name).c_str(), &rgb, &w, &h));
-        EXPECT_TRUE(rgb && fbus_tp_decode(rgb, w, h, w * 3, &counter) == 0) << e->d_name;
+        EXPECT_EQ(0, app_png_read_rgb24((dir + "/" + e->d_name).c_str(), &rgb, &w, &h));
+        EXPECT_TRUE(rgb && app_tp_decode(rgb, w, h, w * 3, &counter) == 0) << e->d_name;
         EXPECT_EQ((uint32_t)seq, counter) << e->d_name << " holds another frame";
         free(rgb);
         seqs.push_back((uint32_t)seq);
@@ -912,10 +912,10 @@ TEST_P(ViewRecord, FramesAreThePatternAndGapsAreCounted)
 
         uint8_t *rgb = nullptr;
         uint32_t pw, ph, counter;
-        ASSERT_EQ(0, fbus_png_read_rgb24((dir + "/" + file).c_str(), &rgb, &pw, &ph)) << file;
+        ASSERT_EQ(0, app_png_read_rgb24((dir + "/" + file).c_str(), &rgb, &pw, &ph)) << file;
         ASSERT_EQ(s.w, pw);
         ASSERT_EQ(s.h, ph);
-        EXPECT_EQ(0, fbus_tp_decode(rgb, pw, ph, pw * 3, &counter));
+        EXPECT_EQ(0, app_tp_decode(rgb, pw, ph, pw * 3, &counter));
         EXPECT_EQ((uint32_t)seq, counter) << file << ": the picture is not frame " << seq;
         std::vector<uint8_t> want_rgb = expected_rgb(s, seq);
         size_t bad = 0;
@@ -1103,8 +1103,8 @@ TEST_F(View, SnapshotWritesTheLatestFrame)
     ASSERT_EQ(0, r.status) << r.err;
     uint8_t *rgb = nullptr;
     uint32_t w, h, counter;
-    ASSERT_EQ(0, fbus_png_read_rgb24(out.c_str(), &rgb, &w, &h));
-    ASSERT_EQ(0, fbus_tp_decode(rgb, w, h, w * 3, &counter));
+    ASSERT_EQ(0, app_png_read_rgb24(out.c_str(), &rgb, &w, &h));
+    ASSERT_EQ(0, app_tp_decode(rgb, w, h, w * 3, &counter));
     EXPECT_GE(counter, (uint32_t)low) << "an old frame, not the latest";
     EXPECT_LE(counter, (uint32_t)high);
     free(rgb);

@@ -67,21 +67,21 @@ static void set_state(struct follow *f, enum follow_state s, int err)
     f->err = err;
     switch (s) {
     case FOLLOW_WAITING:
-        fbus_log_info(TAG, "waiting for bus '%s'… (start its writer, e.g. fbus-capture --bus %s)",
-                      f->bus, f->bus);
+        app_log_info(TAG, "waiting for bus '%s'… (start its writer, e.g. fbus-capture --bus %s)",
+                     f->bus, f->bus);
         break;
     case FOLLOW_LIVE:
-        fbus_log_info(TAG, "bus '%s': writer alive", f->bus);
+        app_log_info(TAG, "bus '%s': writer alive", f->bus);
         break;
     case FOLLOW_GONE:
-        fbus_log_warn(TAG, "bus '%s': writer gone; waiting for it to come back", f->bus);
+        app_log_warn(TAG, "bus '%s': writer gone; waiting for it to come back", f->bus);
         break;
     case FOLLOW_CLOSED:
-        fbus_log_info(TAG, "bus '%s': closed by its writer; waiting for it to reopen", f->bus);
+        app_log_info(TAG, "bus '%s': closed by its writer; waiting for it to reopen", f->bus);
         break;
     case FOLLOW_FAILED:
-        fbus_log_error(TAG, "bus '%s': %s (%s); %s", f->bus, fbus_strerror(err), fbus_err_name(err),
-                       advice(err));
+        app_log_error(TAG, "bus '%s': %s (%s); %s", f->bus, fbus_strerror(err), fbus_err_name(err),
+                      advice(err));
         break;
     case FOLLOW_STARTING:
         break;
@@ -170,9 +170,9 @@ static void note_format(struct follow *f, const struct fbus_format *fmt)
     if (memcmp(&f->fmt, fmt, sizeof(*fmt)) == 0)
         return;
     if (f->fmt.fourcc) {
-        fbus_log_info(TAG, "bus '%s': format %s %ux%u -> %s %ux%u", f->bus,
-                      fbus_fourcc_str(f->fmt.fourcc, a), f->fmt.width, f->fmt.height,
-                      fbus_fourcc_str(fmt->fourcc, b), fmt->width, fmt->height);
+        app_log_info(TAG, "bus '%s': format %s %ux%u -> %s %ux%u", f->bus,
+                     fbus_fourcc_str(f->fmt.fourcc, a), f->fmt.width, f->fmt.height,
+                     fbus_fourcc_str(fmt->fourcc, b), fmt->width, fmt->height);
     }
     f->fmt = *fmt;
     f->fmt_changes++;

@@ -57,26 +57,26 @@ static int no_frame(const struct follow *f, const char *what, int ms)
     switch (f->state) {
     case FOLLOW_STARTING:
     case FOLLOW_WAITING:
-        fbus_log_error(TAG,
-                       "%s: no bus '%s' after %d ms; is its writer running? "
-                       "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
-                       what, b, ms, b);
+        app_log_error(TAG,
+                      "%s: no bus '%s' after %d ms; is its writer running? "
+                      "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
+                      what, b, ms, b);
         return VIEW_EXIT_NOFRAME;
     case FOLLOW_GONE:
-        fbus_log_error(TAG, "%s: bus '%s': writer gone, no frame for %d ms", what, b, ms);
+        app_log_error(TAG, "%s: bus '%s': writer gone, no frame for %d ms", what, b, ms);
         return VIEW_EXIT_NOFRAME;
     case FOLLOW_CLOSED:
-        fbus_log_error(TAG, "%s: bus '%s' was closed by its writer, no frame for %d ms", what, b,
-                       ms);
+        app_log_error(TAG, "%s: bus '%s' was closed by its writer, no frame for %d ms", what, b,
+                      ms);
         return VIEW_EXIT_NOFRAME;
     case FOLLOW_LIVE:
-        fbus_log_error(TAG, "%s: bus '%s': the writer is alive but sent no frame for %d ms", what,
-                       b, ms);
+        app_log_error(TAG, "%s: bus '%s': the writer is alive but sent no frame for %d ms", what, b,
+                      ms);
         return VIEW_EXIT_NOFRAME;
     case FOLLOW_FAILED:
         break;
     }
-    fbus_log_error(TAG, "%s: bus '%s': %s", what, b, fbus_strerror(f->err));
+    app_log_error(TAG, "%s: bus '%s': %s", what, b, fbus_strerror(f->err));
     return VIEW_EXIT_BUS;
 }
 
@@ -127,13 +127,13 @@ static int check_output(const char *path)
     struct stat st;
 
     if (!*path || path[strlen(path) - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
-        fbus_log_error(TAG, "cannot write '%s': it is a directory; give a file name (x.png)", path);
+        app_log_error(TAG, "cannot write '%s': it is a directory; give a file name (x.png)", path);
         return -1;
     }
     dir_of(path, dir, sizeof(dir));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
         int e = errno ? errno : ENOTDIR;
-        fbus_log_error(TAG, "cannot write '%s': directory '%s': %s", path, dir, strerror(e));
+        app_log_error(TAG, "cannot write '%s': directory '%s': %s", path, dir, strerror(e));
         return -1;
     }
     return 0;
@@ -143,12 +143,12 @@ static int check_output(const char *path)
 static void png_error(const char *path, int rc, uint32_t fourcc)
 {
     if (rc == FBUS_EFORMAT && fourcc == FBUS_FMT_MJPEG)
-        fbus_log_error(TAG,
-                       "cannot write '%s': the bus carries MJPG, which fbus-view does not "
-                       "decode; ask the writer for a raw format (e.g. --format YUYV)",
-                       path);
+        app_log_error(TAG,
+                      "cannot write '%s': the bus carries MJPG, which fbus-view does not "
+                      "decode; ask the writer for a raw format (e.g. --format YUYV)",
+                      path);
     else
-        fbus_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(rc));
+        app_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(rc));
 }
 
 static void warn_if_stale(const struct follow_copy *c)
@@ -156,8 +156,8 @@ static void warn_if_stale(const struct follow_copy *c)
     uint64_t now = fbus_now_ns();
 
     if (c->timestamp_ns && now > c->timestamp_ns && now - c->timestamp_ns > 1000 * MS)
-        fbus_log_warn(TAG, "frame %llu is %.1f s old: the writer may be stalled or gone",
-                      (unsigned long long)c->seq, (double)(now - c->timestamp_ns) / 1e9);
+        app_log_warn(TAG, "frame %llu is %.1f s old: the writer may be stalled or gone",
+                     (unsigned long long)c->seq, (double)(now - c->timestamp_ns) / 1e9);
 }
 
 /* ---- --snapshot ------------------------------------------------------- */
@@ -174,14 +174,14 @@ int headless_snapshot(const struct view_opts *o)
     rc = take_copy(&f, &c, o->timeout_ms, o->stats);
     if (rc == 0) {
         warn_if_stale(&c);
-        rc = fbus_png_write_frame(o->snapshot, &c.fmt, c.data, c.len);
+        rc = app_png_write_frame(o->snapshot, &c.fmt, c.data, c.len);
         if (rc == 0)
-            fbus_log_info(TAG, "wrote %s: frame %llu", o->snapshot, (unsigned long long)c.seq);
+            app_log_info(TAG, "wrote %s: frame %llu", o->snapshot, (unsigned long long)c.seq);
         else
             png_error(o->snapshot, rc, c.fmt.fourcc);
         ret = rc == 0 ? VIEW_EXIT_OK : VIEW_EXIT_OUTPUT;
     } else if (rc < 0) {
-        fbus_log_error(TAG, "out of memory copying a frame");
+        app_log_error(TAG, "out of memory copying a frame");
         ret = VIEW_EXIT_INTERNAL;
     } else {
         ret = view_stop ? VIEW_EXIT_NOFRAME : no_frame(&f, "snapshot", o->timeout_ms);
@@ -265,7 +265,7 @@ static void *rec_encoder(void *arg)
         int rc = 0;
         if (!__atomic_load_n(&r->err, __ATOMIC_RELAXED)) {
             frame_path(path, sizeof(path), r->dir, n);
-            rc = fbus_png_write_frame(path, &c.fmt, c.data, c.len);
+            rc = app_png_write_frame(path, &c.fmt, c.data, c.len);
         }
         pthread_mutex_lock(&r->mu);
         r->bytes -= c.cap;
@@ -323,15 +323,15 @@ static int rec_prepare_dir(const char *dir)
     struct stat st;
 
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fbus_log_error(TAG, "cannot create record directory '%s': %s", dir, strerror(errno));
+        app_log_error(TAG, "cannot create record directory '%s': %s", dir, strerror(errno));
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fbus_log_error(TAG, "record directory '%s' is not a directory", dir);
+        app_log_error(TAG, "record directory '%s' is not a directory", dir);
         return -1;
     }
     if (access(dir, W_OK) != 0) {
-        fbus_log_error(TAG, "cannot write into record directory '%s': %s", dir, strerror(errno));
+        app_log_error(TAG, "cannot write into record directory '%s': %s", dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -371,7 +371,7 @@ static int rec_write_index(const char *dir, const struct rec_entry *e, unsigned 
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
     if (rc != 0) {
-        fbus_log_error(TAG, "cannot write '%s': %s", path, strerror(errno));
+        app_log_error(TAG, "cannot write '%s': %s", path, strerror(errno));
         unlink(tmp);
     }
     return rc;
@@ -425,8 +425,8 @@ static int rec_report(struct rec_run *run, const struct view_opts *o, int ret)
         return VIEW_EXIT_OUTPUT;
     if (run->n) {
         unsigned long long first = run->entries[0].seq, last = run->entries[run->n - 1].seq;
-        fbus_log_info(TAG, "recorded %lu frames (seq %llu..%llu, %llu missed) into %s/", run->n,
-                      first, last, last - first + 1 - run->n, o->record);
+        app_log_info(TAG, "recorded %lu frames (seq %llu..%llu, %llu missed) into %s/", run->n,
+                     first, last, last - first + 1 - run->n, o->record);
     }
     return ret;
 }
@@ -440,13 +440,13 @@ int headless_record(const struct view_opts *o)
     if (rec_prepare_dir(o->record) != 0)
         return VIEW_EXIT_OUTPUT;
     if (!(run.entries = calloc(o->count, sizeof(*run.entries)))) {
-        fbus_log_error(TAG, "out of memory for %lu index entries", o->count);
+        app_log_error(TAG, "out of memory for %lu index entries", o->count);
         return VIEW_EXIT_INTERNAL;
     }
     pthread_mutex_init(&run.r.mu, NULL);
     pthread_cond_init(&run.r.cv, NULL);
     if (pthread_create(&th, NULL, rec_encoder, &run.r) != 0) {
-        fbus_log_error(TAG, "cannot start the encoder thread");
+        app_log_error(TAG, "cannot start the encoder thread");
         free(run.entries);
         return VIEW_EXIT_INTERNAL;
     }

@@ -84,7 +84,7 @@ static int parse_flag(int ch, struct view_opts *o)
         o->fullscreen = 1;
         return 0;
     case 'v':
-        fbus_log_verbose();
+        app_log_verbose();
         return 0;
     default:
         return -1;
@@ -142,7 +142,7 @@ static int parse_one(int ch, struct view_opts *o)
     case 't':
         if (parse_number(ch, o) == 0)
             return 0;
-        fbus_log_error(TAG, "invalid value '%s' for %s", optarg, value_hint(ch));
+        app_log_error(TAG, "invalid value '%s' for %s", optarg, value_hint(ch));
         return -1;
     default:
         return parse_flag(ch, o); /* -1 for '?': getopt said why */
@@ -153,20 +153,20 @@ static int parse_one(int ch, struct view_opts *o)
 static int check_opts(const struct view_opts *o)
 {
     if (!o->bus) {
-        fbus_log_error(TAG, "--bus NAME is required (see 'fbus ls' for the buses there are)");
+        app_log_error(TAG, "--bus NAME is required (see 'fbus ls' for the buses there are)");
         return -1;
     }
     if (fbus_name_check(o->bus) != 0) {
-        fbus_log_error(TAG, "invalid bus name '%s': 1-%d characters of [a-z0-9_.-]", o->bus,
-                       FBUS_NAME_MAX);
+        app_log_error(TAG, "invalid bus name '%s': 1-%d characters of [a-z0-9_.-]", o->bus,
+                      FBUS_NAME_MAX);
         return -1;
     }
     if (o->snapshot && o->record) {
-        fbus_log_error(TAG, "--snapshot and --record: choose one");
+        app_log_error(TAG, "--snapshot and --record: choose one");
         return -1;
     }
     if (!o->record != !o->count) {
-        fbus_log_error(TAG, "--record DIR and --count N go together");
+        app_log_error(TAG, "--record DIR and --count N go together");
         return -1;
     }
     return 0;
@@ -193,7 +193,7 @@ static int parse(int argc, char **argv, struct view_opts *o)
             return -1;
     }
     if (optind < argc) {
-        fbus_log_error(TAG, "unexpected argument '%s' (see --help)", argv[optind]);
+        app_log_error(TAG, "unexpected argument '%s' (see --help)", argv[optind]);
         return -1;
     }
     return check_opts(o);
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
     char why[256];
     int rc;
 
-    fbus_log_init(argv[0]);
+    app_log_init(argv[0]);
     if (parse(argc, argv, &o) != 0)
         return VIEW_EXIT_USAGE;
     install_signals();
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         rc = window_run(&o, why, sizeof(why));
         if (rc >= 0)
             return rc;
-        fbus_log_warn(TAG, "no window: %s; running headless (--stats)", why);
+        app_log_warn(TAG, "no window: %s; running headless (--stats)", why);
     }
     return headless_stats(&o);
 }

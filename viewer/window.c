@@ -103,17 +103,17 @@ static int ensure_texture(struct win *w, const struct fbus_format *fmt)
     w->tex = NULL;
     w->tfmt = *fmt;
     if (!(sf = sdl_format(fmt->fourcc))) {
-        fbus_log_warn(TAG,
-                      "%s frames cannot be shown (no decoder); use fbus-view --snapshot "
-                      "or another reader",
-                      fbus_fourcc_str(fmt->fourcc, fc));
+        app_log_warn(TAG,
+                     "%s frames cannot be shown (no decoder); use fbus-view --snapshot "
+                     "or another reader",
+                     fbus_fourcc_str(fmt->fourcc, fc));
         return -1;
     }
     w->tex = SDL_CreateTexture(w->ren, sf, SDL_TEXTUREACCESS_STREAMING, (int)fmt->width,
                                (int)fmt->height);
     if (!w->tex) {
-        fbus_log_error(TAG, "cannot make a %s %ux%u texture: %s", fbus_fourcc_str(fmt->fourcc, fc),
-                       fmt->width, fmt->height, SDL_GetError());
+        app_log_error(TAG, "cannot make a %s %ux%u texture: %s", fbus_fourcc_str(fmt->fourcc, fc),
+                      fmt->width, fmt->height, SDL_GetError());
         return -1;
     }
     return 0;
@@ -250,12 +250,12 @@ static void save_snapshot(struct win *w)
     int rc;
 
     snprintf(path, sizeof(path), "fbus-snap-%llu.png", (unsigned long long)w->copy.seq);
-    rc = fbus_png_write_frame(path, &w->copy.fmt, w->copy.data, w->copy.len);
+    rc = app_png_write_frame(path, &w->copy.fmt, w->copy.data, w->copy.len);
     if (rc == 0)
-        fbus_log_info(TAG, "saved %s", path);
+        app_log_info(TAG, "saved %s", path);
     else
-        fbus_log_error(TAG, "cannot write '%s' in the current directory: %s", path,
-                       fbus_strerror(rc));
+        app_log_error(TAG, "cannot write '%s' in the current directory: %s", path,
+                      fbus_strerror(rc));
 }
 
 /* A new frame: upload, copy if a snapshot or a pause wants it, release at once. */
@@ -268,8 +268,8 @@ static void show_frame(struct win *w, struct fbus_frame *fr)
 
     follow_release(&w->f, fr);
     if (!ok && w->tex)
-        FBUS_LOG_RATELIMITED(FBUS_LOG_WARN, TAG, "frame %llu (%zu bytes) not shown: %s",
-                             (unsigned long long)fr->seq, fr->bytesused, SDL_GetError());
+        APP_LOG_RATELIMITED(APP_LOG_WARN, TAG, "frame %llu (%zu bytes) not shown: %s",
+                            (unsigned long long)fr->seq, fr->bytesused, SDL_GetError());
     if (!w->sized)
         size_window(w, &fr->format);
     w->shown_seq = fr->seq;
@@ -366,7 +366,7 @@ static void update_title(struct win *w, uint64_t now)
     if (strcmp(t, w->title) != 0) {
         memcpy(w->title, t, sizeof(t));
         SDL_SetWindowTitle(w->w, w->title);
-        fbus_log_debug(TAG, "title: %s", w->title);
+        app_log_debug(TAG, "title: %s", w->title);
     }
 }
 
@@ -506,8 +506,8 @@ static void log_renderer(struct win *w)
     SDL_RendererInfo ri;
 
     if (SDL_GetRendererInfo(w->ren, &ri) == 0)
-        fbus_log_debug(TAG, "SDL %s renderer, video driver %s", ri.name,
-                       SDL_GetCurrentVideoDriver());
+        app_log_debug(TAG, "SDL %s renderer, video driver %s", ri.name,
+                      SDL_GetCurrentVideoDriver());
 }
 
 int window_run(const struct view_opts *o, char *why, unsigned whylen)

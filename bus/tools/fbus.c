@@ -98,7 +98,7 @@ static int fail(const char *name, int rc)
         hint = "; restart the writer, or remove the stale bus with 'fbus rm NAME'";
         break;
     }
-    fbus_log_error(NULL, "bus '%s': %s%s", name ? name : "?", fbus_strerror(rc), hint);
+    app_log_error(NULL, "bus '%s': %s%s", name ? name : "?", fbus_strerror(rc), hint);
     return exit_code(rc);
 }
 
@@ -132,8 +132,8 @@ static int cmd_ls(void)
            "FMT", "SIZE", "BYTES", "SLOTS", "READERS", "WRITER", "STATE", "FRAMES", "DROPS");
     int n = fbus_list(ls_row, NULL);
     if (n < 0) {
-        fbus_log_error(NULL, "cannot scan /proc/sysvipc/shm: %s (is /proc mounted?)",
-                       fbus_strerror(n));
+        app_log_error(NULL, "cannot scan /proc/sysvipc/shm: %s (is /proc mounted?)",
+                      fbus_strerror(n));
         return EX_ERR;
     }
     return EX_OK;
@@ -215,10 +215,10 @@ static int cmd_rm(const struct args *a)
 
     if (rc == FBUS_EBUSY) {
         fbus_info_get(a->name, a->key, &info);
-        fbus_log_error(NULL,
-                       "bus '%s' is busy: writer pid %d is alive; stop it first, or use "
-                       "--force (its readers then get 'writer gone')",
-                       a->name, info.writer_pid);
+        app_log_error(NULL,
+                      "bus '%s' is busy: writer pid %d is alive; stop it first, or use "
+                      "--force (its readers then get 'writer gone')",
+                      a->name, info.writer_pid);
         return EX_BUSY;
     }
     if (rc != 0)
@@ -247,17 +247,19 @@ static int cmd_snap(const struct args *a)
     if ((rc = fbus_reader_acquire(r, &f, 0, a->timeout_ms)) != 0) {
         fbus_reader_close(r);
         if (rc == FBUS_ETIMEDOUT)
-            fbus_log_error(NULL, "bus '%s': no frame within %d ms; is the writer stalled? "
-                                 "(try a longer --timeout)", a->name, a->timeout_ms);
+            app_log_error(NULL,
+                          "bus '%s': no frame within %d ms; is the writer stalled? "
+                          "(try a longer --timeout)",
+                          a->name, a->timeout_ms);
         return rc == FBUS_ETIMEDOUT ? EX_TIMEOUT : fail(a->name, rc);
     }
-    rc = fbus_png_write_frame(a->file, &f.format, f.data, f.bytesused);
+    rc = app_png_write_frame(a->file, &f.format, f.data, f.bytesused);
     fbus_reader_release(r, &f);
     fbus_reader_close(r);
     if (rc != 0) {
-        fbus_log_error(NULL, "cannot write '%s': %s%s", a->file, fbus_strerror(rc),
-                       rc == FBUS_EFORMAT ? " (MJPEG frames are not decoded; capture a raw format)"
-                                          : " (check the directory exists and is writable)");
+        app_log_error(NULL, "cannot write '%s': %s%s", a->file, fbus_strerror(rc),
+                      rc == FBUS_EFORMAT ? " (MJPEG frames are not decoded; capture a raw format)"
+                                         : " (check the directory exists and is writable)");
         return EX_ERR;
     }
     printf("wrote %s: frame %" PRIu64 ", %ux%u\n", a->file, f.seq, f.format.width,
@@ -281,8 +283,8 @@ static int cmd_wait(const struct args *a)
     }
     fbus_reader_close(r);
     if (rc == FBUS_ETIMEDOUT) {
-        fbus_log_error(NULL, "bus '%s': frame %" PRIu64 " not published within %d ms",
-                       a->name, a->seq, a->timeout_ms);
+        app_log_error(NULL, "bus '%s': frame %" PRIu64 " not published within %d ms", a->name,
+                      a->seq, a->timeout_ms);
         return EX_TIMEOUT;
     }
     return rc ? fail(a->name, rc) : EX_OK;
@@ -321,18 +323,19 @@ static int parse_opts(int argc, char **argv, struct args *a)
             break;
         case 'k':
             if (parse_u64(optarg, &v, 0) || v == 0 || v > UINT32_MAX)
-                return fbus_log_error(NULL, "--key wants a non-zero 32-bit number, e.g. "
-                                            "0xfb12ab34"), -1;
+                return app_log_error(NULL, "--key wants a non-zero 32-bit number, e.g. "
+                                           "0xfb12ab34"),
+                       -1;
             a->key = (uint32_t)v;
             break;
         case 't':
             if (parse_u64(optarg, &v, 10) || v > 86400000)
-                return fbus_log_error(NULL, "--timeout wants milliseconds (0-86400000)"), -1;
+                return app_log_error(NULL, "--timeout wants milliseconds (0-86400000)"), -1;
             a->timeout_ms = (int)v;
             break;
         case 's':
             if (parse_u64(optarg, &v, 10) || v == 0)
-                return fbus_log_error(NULL, "--seq wants a frame number from 1 up"), -1;
+                return app_log_error(NULL, "--seq wants a frame number from 1 up"), -1;
             a->seq = v;
             break;
         default:
@@ -347,8 +350,8 @@ int main(int argc, char **argv)
     struct args a = {.timeout_ms = 2000};
     const char *cmd;
 
-    fbus_log_init("fbus");
-    fbus_log_set_timestamps(0);
+    app_log_init("fbus");
+    app_log_set_timestamps(0);
     if (argc < 2)
         return usage(stderr);
     cmd = argv[1];

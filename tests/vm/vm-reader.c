@@ -228,7 +228,7 @@ static int cmd_check_png(int argc, char **argv)
 
     if (argc != 4 || parse_size(argv[3], &ww, &hh))
         return 2;
-    if ((rc = fbus_png_read_rgb24(argv[2], &rgb, &w, &h)) != 0) {
+    if ((rc = app_png_read_rgb24(argv[2], &rgb, &w, &h)) != 0) {
         fprintf(stderr, "vm-reader: %s: %s\n", argv[2], fbus_strerror(rc));
         return 1;
     }

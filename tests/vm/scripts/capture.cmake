@@ -12,26 +12,26 @@ if(NOT fbus_vm_capture_sources OR NOT fbus_vm_capture_v4l2 OR NOT PNG_FOUND)
     return()
 endif()
 
-# The programs' helpers again, linked against static libpng and zlib (fbus_util carries the
+# The programs' helpers again, linked against static libpng and zlib (progs_common carries the
 # shared libpng of the host build).
-file(GLOB fbus_vm_util_sources ${PROJECT_SOURCE_DIR}/bus/util/*.c)
-add_library(fbus_vm_util STATIC ${fbus_vm_util_sources})
-target_compile_definitions(fbus_vm_util PRIVATE _GNU_SOURCE PUBLIC FBUS_HAVE_PNG=1)
-target_include_directories(fbus_vm_util PUBLIC ${PROJECT_SOURCE_DIR}/bus/util ${PNG_INCLUDE_DIRS})
-target_link_libraries(fbus_vm_util PUBLIC framebus_static png16 z m)
+file(GLOB progs_common_vm_sources ${PROJECT_SOURCE_DIR}/common/*.c)
+add_library(progs_common_vm STATIC ${progs_common_vm_sources})
+target_compile_definitions(progs_common_vm PRIVATE _GNU_SOURCE PUBLIC FBUS_HAVE_PNG=1)
+target_include_directories(progs_common_vm PUBLIC ${PROJECT_SOURCE_DIR}/common ${PNG_INCLUDE_DIRS})
+target_link_libraries(progs_common_vm PUBLIC framebus_static png16 z m)
 
 add_executable(fbus-capture-vm ${fbus_vm_capture_sources})
 target_compile_definitions(fbus-capture-vm PRIVATE _GNU_SOURCE FBUS_HAVE_V4L2=1)
-target_link_libraries(fbus-capture-vm PRIVATE fbus_vm_util)
+target_link_libraries(fbus-capture-vm PRIVATE progs_common_vm)
 fbus_vm_static_executable(fbus-capture-vm V4L2)
 
 add_executable(fbus-vm ${PROJECT_SOURCE_DIR}/bus/tools/fbus.c)
 target_compile_definitions(fbus-vm PRIVATE _GNU_SOURCE)
-target_link_libraries(fbus-vm PRIVATE fbus_vm_util)
+target_link_libraries(fbus-vm PRIVATE progs_common_vm)
 fbus_vm_static_executable(fbus-vm)
 
 add_executable(vm-reader ${CMAKE_CURRENT_SOURCE_DIR}/vm-reader.c)
-target_link_libraries(vm-reader PRIVATE fbus_vm_util)
+target_link_libraries(vm-reader PRIVATE progs_common_vm)
 fbus_vm_static_executable(vm-reader)
 
 set(fbus_vm_capture vm_capture_${FBUS_VM_ARCH})
