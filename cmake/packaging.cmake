@@ -1,5 +1,5 @@
 # Installation and packaging: the exported CMake package (framebus::framebus), framebus.pc,
-# and CPack .deb packages per architecture: libframebus0 (library), framebus-tools (fbus,
+# and CPack .deb packages per architecture: libframebus<ABI> (library), framebus-tools (fbus,
 # fbus-capture, fbus-view) and libframebus-dev (headers, static library, CMake and pkg-config).
 include(CMakePackageConfigHelpers)
 
@@ -8,8 +8,16 @@ install(EXPORT framebusTargets NAMESPACE framebus:: DESTINATION ${FBUS_CMAKE_DIR
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/framebusConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/framebusConfig.cmake
                               INSTALL_DESTINATION ${FBUS_CMAKE_DIR})
-write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/framebusConfigVersion.cmake
-                                 COMPATIBILITY SameMinorVersion)
+# The first version of each ABI (FBUS_ABI in framebus.h): find_package(framebus X.Y) accepts
+# versions from there on (cmake/framebusConfigVersion.cmake.in says why no basic one fits).
+set(FBUS_ABI_SINCE_1 0.2.0)
+if(NOT DEFINED FBUS_ABI_SINCE_${FBUS_ABI})
+    message(FATAL_ERROR "FBUS_ABI ${FBUS_ABI} is new: add set(FBUS_ABI_SINCE_${FBUS_ABI} "
+                        "${PROJECT_VERSION}) to cmake/packaging.cmake")
+endif()
+set(FBUS_ABI_SINCE ${FBUS_ABI_SINCE_${FBUS_ABI}})
+configure_file(${CMAKE_CURRENT_LIST_DIR}/framebusConfigVersion.cmake.in
+               ${CMAKE_CURRENT_BINARY_DIR}/framebusConfigVersion.cmake @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/framebusConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/framebusConfigVersion.cmake
         DESTINATION ${FBUS_CMAKE_DIR} COMPONENT dev)
@@ -45,7 +53,9 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF) # dpkg-shlibdeps cannot read foreign-arch binaries
 set(CPACK_COMPONENTS_ALL lib tools dev)
-set(CPACK_DEBIAN_LIB_PACKAGE_NAME libframebus0)
+# The runtime package is named after the soname (Debian policy 8.1), so libframebus1 and a
+# later libframebus2 install side by side and old programs keep their library.
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME libframebus${FBUS_ABI})
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME framebus-tools)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libframebus-dev)
 set(CPACK_DEBIAN_LIB_PACKAGE_DEPENDS "libc6 (>= 2.32)")
@@ -71,7 +81,9 @@ if(TARGET fbus-view)
     endif()
 endif()
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "${fbus_tools_depends}")
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libframebus0 (= ${PROJECT_VERSION})")
+# framebus-tools does not depend on libframebus${FBUS_ABI}: its programs link libframebus.a
+# (scripts/package-test fails a Depends that none of the package's files needs).
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libframebus${FBUS_ABI} (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_LIB_DESCRIPTION "framebus shared library")
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "fbus admin tool, fbus-capture and fbus-view")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "framebus headers, static library, CMake and pkg-config files")

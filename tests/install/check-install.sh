@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 cmake -S "$src" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm" >/dev/null
-LD_LIBRARY_PATH=$(dirname "$(find "$tmp/prefix" -name 'libframebus.so.0' | head -1)") "$tmp/cm/consumer"
+LD_LIBRARY_PATH=$(dirname "$(find "$tmp/prefix" -name 'libframebus.so.[0-9]*' | head -1)") "$tmp/cm/consumer"
 pc=$(dirname "$(find "$tmp/prefix" -name framebus.pc)")
 ver=$(PKG_CONFIG_PATH=$pc pkg-config --modversion framebus)
 libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir framebus)
