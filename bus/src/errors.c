@@ -1,6 +1,7 @@
 /*
  * errors.c - error texts and names, and the library version.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "framebus/framebus.h"
@@ -55,6 +56,46 @@ const char *fbus_strerror(int err)
     return "unknown error";
 }
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#define errno_name strerrorname_np
+#else
+/*
+ * strerrorname_np is glibc >= 2.32 only: elsewhere (musl, uClibc, older glibc)
+ * the names of the errors a bus can plausibly meet. Aliases (EWOULDBLOCK,
+ * EDEADLOCK, ENOTSUP) share a value with the name listed.
+ */
+/* clang-format off: a table reads better in columns */
+#define ERRNO_NAME(e) {e, #e}
+static const struct {
+    int e;
+    const char *name;
+} errno_names[] = {
+    ERRNO_NAME(EPERM), ERRNO_NAME(ENOENT), ERRNO_NAME(ESRCH), ERRNO_NAME(EINTR), ERRNO_NAME(EIO),
+    ERRNO_NAME(ENXIO), ERRNO_NAME(E2BIG), ERRNO_NAME(ENOEXEC), ERRNO_NAME(EBADF),
+    ERRNO_NAME(ECHILD), ERRNO_NAME(EAGAIN), ERRNO_NAME(ENOMEM), ERRNO_NAME(EACCES),
+    ERRNO_NAME(EFAULT), ERRNO_NAME(EBUSY), ERRNO_NAME(EEXIST), ERRNO_NAME(EXDEV),
+    ERRNO_NAME(ENODEV), ERRNO_NAME(ENOTDIR), ERRNO_NAME(EISDIR), ERRNO_NAME(EINVAL),
+    ERRNO_NAME(ENFILE), ERRNO_NAME(EMFILE), ERRNO_NAME(ENOTTY), ERRNO_NAME(EFBIG),
+    ERRNO_NAME(ENOSPC), ERRNO_NAME(ESPIPE), ERRNO_NAME(EROFS), ERRNO_NAME(EMLINK),
+    ERRNO_NAME(EPIPE), ERRNO_NAME(EDOM), ERRNO_NAME(ERANGE), ERRNO_NAME(EDEADLK),
+    ERRNO_NAME(ENAMETOOLONG), ERRNO_NAME(ENOLCK), ERRNO_NAME(ENOSYS), ERRNO_NAME(ENOTEMPTY),
+    ERRNO_NAME(ELOOP), ERRNO_NAME(ENOMSG), ERRNO_NAME(EIDRM), ERRNO_NAME(ENOSTR),
+    ERRNO_NAME(ENODATA), ERRNO_NAME(ETIME), ERRNO_NAME(EOVERFLOW), ERRNO_NAME(EILSEQ),
+    ERRNO_NAME(EOPNOTSUPP), ERRNO_NAME(ETIMEDOUT), ERRNO_NAME(EALREADY), ERRNO_NAME(EINPROGRESS),
+    ERRNO_NAME(ECANCELED), ERRNO_NAME(EOWNERDEAD), ERRNO_NAME(EDQUOT), ERRNO_NAME(ENOTRECOVERABLE),
+};
+/* clang-format on */
+
+static const char *errno_name(int e)
+{
+    for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++) {
+        if (errno_names[i].e == e)
+            return errno_names[i].name;
+    }
+    return NULL;
+}
+#endif
+
 const char *fbus_err_name(int err)
 {
     const struct fbus_errdesc *d = find(err);
@@ -62,7 +103,7 @@ const char *fbus_err_name(int err)
     if (d)
         return d->name;
     if (err < 0 && err > -4096) {
-        const char *n = strerrorname_np(-err);
+        const char *n = errno_name(-err);
         if (n)
             return n;
     }

@@ -46,14 +46,21 @@ int fbus__sem_lookup(uint32_t key);
 int fbus__sem_op(int semid, unsigned short num1, short op1, short flg1, unsigned short num2,
                  short op2, short flg2);
 int fbus__sem_getval(int semid, int num);
-void fbus__futex_wake(uint32_t *word);
-int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns);
 uint64_t fbus__realtime_ns(void);
 uint64_t fbus__proc_starttime(pid_t pid);
 unsigned long fbus__page_size(void);
 int fbus__err_from_errno(int e);
 
-/* A duration in ns as the timespec semtimedop and futex take. */
+/* futex.c: the timeout in the kernel's own layout, right with a 64-bit time_t on 32-bit. */
+void fbus__futex_wake(uint32_t *word);
+int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+
+/*
+ * A duration in ns as libc's semtimedop takes it. Unlike the raw futex call,
+ * the wrapper copes with a 64-bit time_t on 32-bit itself: glibc >= 2.34 maps it
+ * to __semtimedop64 under _TIME_BITS=64 (semtimedop_time64, else the old call
+ * with a converted timeout), and musl's calls semtimedop_time64 or converts.
+ */
 static inline struct timespec fbus__ns_to_ts(uint64_t ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};

@@ -1,17 +1,15 @@
 /*
- * ipc.c - thin wrappers over the System V and futex calls the bus makes, each
- * returning 0 (or an id) or a negative code instead of -1 plus errno.
+ * ipc.c - thin wrappers over the System V calls the bus makes, each returning 0
+ * (or an id) or a negative code instead of -1 plus errno (the futex: futex.c).
  */
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,32 +120,6 @@ int fbus__sem_getval(int semid, int num)
     if (errno == EINVAL || errno == EIDRM)
         return FBUS_ENOBUS;
     return fbus__err_from_errno(errno);
-}
-
-/*
- * Not FUTEX_PRIVATE_FLAG: readers map the segment at other addresses in other
- * processes, and only a shared futex keys on the page, not the address.
- */
-void fbus__futex_wake(uint32_t *word)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
-/*
- * Linux allows FUTEX_WAIT on a read-only mapping: it only reads the word.
- * Returns 0 when woken or the word already differs, FBUS_ETIMEDOUT, or -errno.
- */
-int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns)
-{
-    struct timespec ts = fbus__ns_to_ts(timeout_ns);
-
-    if (syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0) == 0)
-        return 0;
-    if (errno == EAGAIN || errno == EINTR)
-        return 0;
-    if (errno == ETIMEDOUT)
-        return FBUS_ETIMEDOUT;
-    return -errno;
 }
 
 uint64_t fbus_now_ns(void)
