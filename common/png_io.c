@@ -5,9 +5,6 @@
  * own whose locals are not needed after the jump: everything to free lives
  * in a struct owned by the caller, which cleans up on every path.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf */
-#endif
 #include "png_io.h"
 
 #include <errno.h>
@@ -19,10 +16,10 @@
 
 #include "framebus/framebus.h"
 
-int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
-                        size_t bytesused)
+int app_png_write_frame_at(int dirfd, const char *name, enum app_replace how,
+                           const struct fbus_format *fmt, const void *data, size_t bytesused)
 {
-    if (!path || !fmt || !data) {
+    if (!name || !fmt || !data) {
         return -EINVAL;
     }
     if (fbus_format_check(fmt) != 0 || fmt->fourcc == FBUS_FMT_MJPEG) {
@@ -35,7 +32,7 @@ int app_png_write_frame(const char *path, const struct fbus_format *fmt, const v
     }
     int rc = fbus_convert_to_rgb24(fmt, data, bytesused, rgb);
     if (rc == 0) {
-        rc = app_png_write_rgb24(path, rgb, fmt->width, fmt->height);
+        rc = app_png_write_rgb24_at(dirfd, name, how, rgb, fmt->width, fmt->height);
     }
     free(rgb);
     return rc;
@@ -136,26 +133,21 @@ static int encode(struct png_io *io, const uint8_t *rgb, uint32_t w, uint32_t h)
     return rc;
 }
 
-/* Writes the whole file at tmp and makes it durable; leaves removal on failure to the caller. */
-static int write_tmp(const char *tmp, const uint8_t *rgb, uint32_t w, uint32_t h)
+/* Encodes the file into fd; leaves flushing to disk and closing fd to the caller. */
+static int write_fd(int fd, const uint8_t *rgb, uint32_t w, uint32_t h)
 {
-    /* O_NOFOLLOW: the name is guessable (pid), so refuse a planted symlink. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd < 0) {
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) {
         return -errno;
     }
-    struct png_io io = {.fp = fdopen(fd, "wb"), .err = 0};
+    struct png_io io = {.fp = fdopen(dup_fd, "wb"), .err = 0};
     if (!io.fp) {
         int rc = -errno;
-        close(fd);
+        close(dup_fd);
         return rc;
     }
     int rc = encode(&io, rgb, w, h);
     if (rc == 0 && fflush(io.fp) != 0) {
-        rc = -errno;
-    }
-    /* Without it a crash soon after the rename can leave an empty file at path. */
-    if (rc == 0 && fsync(fd) != 0) {
         rc = -errno;
     }
     if (fclose(io.fp) != 0 && rc == 0) {
@@ -164,9 +156,33 @@ static int write_tmp(const char *tmp, const uint8_t *rgb, uint32_t w, uint32_t h
     return rc;
 }
 
+int app_png_write_rgb24_at(int dirfd, const char *name, enum app_replace how, const uint8_t *rgb,
+                           uint32_t w, uint32_t h)
+{
+    struct app_file f;
+
+    if (!name || !rgb) {
+        return -EINVAL;
+    }
+    if (w == 0 || h == 0 || w > FBUS_DIM_MAX || h > FBUS_DIM_MAX) {
+        return FBUS_ESIZE;
+    }
+    int rc = app_file_create(&f, dirfd, name);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = write_fd(f.fd, rgb, w, h);
+    if (rc != 0) {
+        app_file_abort(&f);
+        return rc;
+    }
+    return app_file_commit(&f, how);
+}
+
 int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
 {
-    char *tmp = NULL;
+    const char *name;
+    int dirfd;
 
     if (!path || !rgb) {
         return -EINVAL;
@@ -174,17 +190,28 @@ int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32
     if (w == 0 || h == 0 || w > FBUS_DIM_MAX || h > FBUS_DIM_MAX) {
         return FBUS_ESIZE;
     }
-    if (asprintf(&tmp, "%s.tmp-%ld", path, (long)getpid()) < 0) {
-        return -ENOMEM;
+    if ((dirfd = app_dir_open_parent(path, &name)) < 0) {
+        return dirfd;
     }
-    int rc = write_tmp(tmp, rgb, w, h);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -errno;
+    int rc = app_png_write_rgb24_at(dirfd, name, APP_REPLACE, rgb, w, h);
+    close(dirfd);
+    return rc;
+}
+
+int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
+                        size_t bytesused)
+{
+    const char *name;
+    int dirfd;
+
+    if (!path || !fmt || !data) {
+        return -EINVAL;
     }
-    if (rc != 0) {
-        unlink(tmp); /* fails harmlessly if open() never made it */
+    if ((dirfd = app_dir_open_parent(path, &name)) < 0) {
+        return dirfd;
     }
-    free(tmp);
+    int rc = app_png_write_frame_at(dirfd, name, APP_REPLACE, fmt, data, bytesused);
+    close(dirfd);
     return rc;
 }
 
@@ -307,6 +334,28 @@ int app_png_read_rgb24(const char *path, uint8_t **rgb, uint32_t *w, uint32_t *h
 int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h)
 {
     (void)path;
+    (void)rgb;
+    (void)w;
+    (void)h;
+    return -ENOTSUP;
+}
+
+int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
+                        size_t bytesused)
+{
+    (void)path;
+    (void)fmt;
+    (void)data;
+    (void)bytesused;
+    return -ENOTSUP;
+}
+
+int app_png_write_rgb24_at(int dirfd, const char *name, enum app_replace how, const uint8_t *rgb,
+                           uint32_t w, uint32_t h)
+{
+    (void)dirfd;
+    (void)name;
+    (void)how;
     (void)rgb;
     (void)w;
     (void)h;

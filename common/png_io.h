@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "framebus/framebus.h"
+#include "safe_file.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,22 +22,37 @@ extern "C" {
 
 /*
  * Writes w x h packed RGB24 pixels (w*3 bytes per row) as an 8-bit RGB PNG
- * at path, atomically: into "path.tmp-PID" in the same directory, flushed
- * to disk, then renamed over path. On any failure the temporary file is
- * removed and path is untouched. Not for two threads of one process
- * writing the same path at once (they would share the temporary name).
- * Returns 0, -EINVAL (NULL argument), FBUS_ESIZE (w or h 0 or above
- * FBUS_DIM_MAX), -ENOTSUP, or the -errno of the failing call: -ENOENT (no
- * such directory), -EACCES, -ENOSPC, -EIO...
+ * named name in directory dirfd (from app_dir_open()), safely where other
+ * users may write (safe_file.h): into a temporary file of a random name
+ * made with O_EXCL|O_NOFOLLOW, flushed to disk, then renamed onto name. An
+ * entry already at name is replaced (APP_REPLACE: a symbolic link itself,
+ * never what it points to) or refused (APP_NOREPLACE: -EEXIST). On any
+ * failure the temporary file is removed and name is untouched.
+ * Returns 0, -EINVAL (NULL argument or a name with '/'), FBUS_ESIZE (w or
+ * h 0 or above FBUS_DIM_MAX), -ENOTSUP, -EEXIST, or the -errno of the
+ * failing call: -EACCES, -ENOSPC, -EISDIR, -EIO...
+ */
+int app_png_write_rgb24_at(int dirfd, const char *name, enum app_replace how, const uint8_t *rgb,
+                           uint32_t w, uint32_t h);
+
+/*
+ * app_png_write_rgb24_at() for a path the user named: in its directory
+ * (opened by app_dir_open_parent(): a symbolic link owned by another user
+ * is refused with -ELOOP), replacing what is at path (APP_REPLACE).
+ * Returns what that returns, or -ENOENT (no such directory), -ENOTDIR.
  */
 int app_png_write_rgb24(const char *path, const uint8_t *rgb, uint32_t w, uint32_t h);
 
 /*
  * Converts one frame of *fmt (bytesused bytes at data) to RGB24 and writes
- * it as app_png_write_rgb24() does. Returns what that returns, or
+ * it as app_png_write_rgb24_at() does. Returns what that returns, or
  * FBUS_EFORMAT (MJPEG or an invalid format), FBUS_ESIZE (bytesused too
  * small), -ENOMEM.
  */
+int app_png_write_frame_at(int dirfd, const char *name, enum app_replace how,
+                           const struct fbus_format *fmt, const void *data, size_t bytesused);
+
+/* app_png_write_frame_at() for a path the user named, as app_png_write_rgb24(). */
 int app_png_write_frame(const char *path, const struct fbus_format *fmt, const void *data,
                         size_t bytesused);
 

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -1185,6 +1187,240 @@ TEST_F(View, WithoutADisplayItRunsHeadless)
     EXPECT_TRUE(why.find("no display") != std::string::npos ||
                 why.find("built without SDL2") != std::string::npos)
         << why;
+    stop(v, SIGTERM);
+    close(fd);
+}
+
+/* ---- files where another user may write (issue 12, item 3) --------------------- */
+
+const uid_t kNobody = 65534;
+
+/* Runs fn in a child that has dropped to uid/gid nobody. True if fn returned true there. */
+bool as_nobody(const std::function<bool()> &fn)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0)
+            _exit(99);
+        _exit(fn() ? 0 : 1);
+    }
+    return pid > 0 && fbus_wait_child(pid, 10000) == 0;
+}
+
+bool is_link(const std::string &path)
+{
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+bool is_regular(const std::string &path)
+{
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The counter of the test pattern in a PNG; 0 if it is not a readable pattern. */
+uint32_t png_counter(const std::string &path)
+{
+    uint8_t *rgb = nullptr;
+    uint32_t w, h, counter = 0;
+    if (app_png_read_rgb24(path.c_str(), &rgb, &w, &h) != 0 ||
+        app_tp_decode(rgb, w, h, w * 3, &counter) != 0)
+        counter = 0;
+    free(rgb);
+    return counter;
+}
+
+/*
+ * Root's fbus-view writing into a directory uid nobody can write to (mode
+ * 1777, or owned by nobody), where nobody planted symbolic links to a file
+ * of root's: at the temporary names the viewer used to make (NAME.tmp-PID),
+ * at the final names, and as the directory itself.
+ */
+class ViewPlanted : public View, public ::testing::WithParamInterface<bool>
+{
+  protected:
+    void SetUp() override
+    {
+        View::SetUp();
+        if (geteuid() != 0) {
+            if (in_ci())
+                FAIL() << "CI must run the planted-link tests as root";
+            GTEST_SKIP() << "needs root (to be the victim, and to become uid nobody)";
+        }
+        ASSERT_EQ(0, chmod(tmp_.c_str(), 0755)); /* nobody must reach shared_ */
+        victim_ = tmp_ + "/root-owned";
+        std::ofstream(victim_) << kVictim;
+        shared_ = tmp_ + "/shared";
+        ASSERT_EQ(0, mkdir(shared_.c_str(), 0755));
+        if (GetParam())
+            ASSERT_EQ(0, chown(shared_.c_str(), kNobody, kNobody));
+        else
+            ASSERT_EQ(0, chmod(shared_.c_str(), 01777));
+    }
+    /* nobody plants shared_/name -> victim_. */
+    void plant(const std::vector<std::string> &names)
+    {
+        std::string dir = shared_, target = victim_;
+        ASSERT_TRUE(as_nobody([&] {
+            for (const std::string &n : names) {
+                if (symlink(target.c_str(), (dir + "/" + n).c_str()) != 0)
+                    return false;
+            }
+            return true;
+        }));
+    }
+    void expect_victim_intact()
+    {
+        EXPECT_EQ(kVictim, read_file(victim_)) << "root's file was written through a link";
+        EXPECT_TRUE(is_regular(victim_));
+    }
+    static constexpr const char *kVictim = "root's own file: must not change\n";
+    std::string victim_, shared_;
+};
+
+TEST_P(ViewPlanted, RecordMakesItsOwnTemporaryNames)
+{
+    std::string n = bus("plant"), err = tmp_ + "/view.err";
+    /* Started before the bus exists, so its pid is known while it waits: plant at its names. */
+    pid_t v = view(
+        {"--bus", n, "--headless", "--record", shared_, "--count", "3", "--timeout", "15000"}, err);
+    std::vector<std::string> guesses;
+    for (const char *name :
+         {"index.txt", "frame-000001.png", "frame-000002.png", "frame-000003.png"})
+        guesses.push_back(std::string(name) + ".tmp-" + std::to_string(v));
+    plant(guesses);
+    source(n, {FBUS_FMT_YUYV, 160, 120, 60, 2});
+    EXPECT_EQ(0, fbus_wait_child(v, 30000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    expect_victim_intact();
+    for (const std::string &g : guesses)
+        EXPECT_TRUE(is_link(shared_ + "/" + g)) << g << ": the planted link was touched";
+
+    std::ifstream idx(shared_ + "/index.txt");
+    std::string line;
+    ASSERT_TRUE(std::getline(idx, line)) << "no index.txt " << read_file(err);
+    int frames = 0;
+    while (std::getline(idx, line)) {
+        char file[64];
+        unsigned long long seq;
+        ASSERT_EQ(2, sscanf(line.c_str(), "%63s %llu", file, &seq)) << line;
+        EXPECT_TRUE(is_regular(shared_ + "/" + file)) << file;
+        EXPECT_EQ((uint32_t)seq, png_counter(shared_ + "/" + file)) << file;
+        frames++;
+    }
+    EXPECT_EQ(3, frames);
+}
+
+TEST_P(ViewPlanted, RecordRefusesADirectoryWithLinksAtItsNames)
+{
+    std::string n = bus("plant"), out = tmp_ + "/out";
+    source(n, {FBUS_FMT_YUYV, 160, 120, 60, 2});
+    for (const char *name : {"index.txt", "frame-000002.png"}) {
+        std::string dir = shared_ + "/" + name + ".d";
+        ASSERT_TRUE(as_nobody([&] { return mkdir(dir.c_str(), 0755) == 0; }));
+        std::string keep = shared_;
+        shared_ = dir;
+        plant({name});
+        shared_ = keep;
+        ProgResult r = fbus_run(
+            fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--record", dir, "--count", "3"}));
+        EXPECT_EQ(1, r.status) << r.err;
+        EXPECT_NE(std::string::npos, r.err.find("already holds a recording (" + std::string(name)))
+            << r.err;
+        expect_victim_intact();
+        EXPECT_TRUE(is_link(dir + "/" + name));
+        EXPECT_FALSE(is_regular(dir + "/frame-000001.png")) << "it began recording";
+    }
+}
+
+TEST_P(ViewPlanted, RecordRefusesADirectoryThatIsAnotherUsersLink)
+{
+    std::string n = bus("plant"), real = tmp_ + "/root-dir", link = shared_ + "/rec";
+    source(n, {FBUS_FMT_YUYV, 160, 120, 60, 2});
+    ASSERT_EQ(0, mkdir(real.c_str(), 0755));
+    ASSERT_TRUE(as_nobody([&] { return symlink(real.c_str(), link.c_str()) == 0; }));
+    ProgResult r = fbus_run(
+        fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--record", link, "--count", "1"}));
+    EXPECT_EQ(1, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("symbolic link owned by another user")) << r.err;
+    ProgResult ls = fbus_run({"find", real, "-mindepth", "1"});
+    EXPECT_EQ("", ls.out) << "it wrote through the link";
+
+    /* The same for --snapshot into that directory; a link of root's own is followed. */
+    r = fbus_run(
+        fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--snapshot", link + "/s.png"}));
+    EXPECT_EQ(1, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("symbolic link owned by another user")) << r.err;
+    std::string mine = tmp_ + "/mine";
+    ASSERT_EQ(0, symlink(real.c_str(), mine.c_str()));
+    r = fbus_run(
+        fbus_prog_argv(FBUS_VIEW, {"--bus", n, "--headless", "--snapshot", mine + "/s.png"}));
+    EXPECT_EQ(0, r.status) << r.err;
+    EXPECT_NE(0u, png_counter(real + "/s.png"));
+}
+
+TEST_P(ViewPlanted, SnapshotReplacesALinkAtItsNameNeverItsTarget)
+{
+    std::string n = bus("plant"), out = shared_ + "/snap.png", err = tmp_ + "/view.err";
+    plant({"snap.png"});
+    pid_t v = view({"--bus", n, "--headless", "--snapshot", out, "--timeout", "15000"}, err);
+    plant({"snap.png.tmp-" + std::to_string(v)});
+    source(n, {FBUS_FMT_YUYV, 160, 120, 60, 2});
+    EXPECT_EQ(0, fbus_wait_child(v, 30000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    expect_victim_intact();
+    EXPECT_TRUE(is_regular(out)) << "the link at the name the user gave is replaced by the file";
+    EXPECT_NE(0u, png_counter(out)) << read_file(err);
+    EXPECT_TRUE(is_link(out + ".tmp-" + std::to_string(v)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Dirs, ViewPlanted, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool> &i) {
+                             return std::string(i.param ? "OwnedByNobody" : "Sticky1777");
+                         });
+
+/* ---- a stale DISPLAY (issue 12, item 4) --------------------------------------- */
+
+/* A display number no X server serves here (no socket, no lock file). */
+std::string dead_display()
+{
+    for (int d = 97; d < 200; d++) {
+        std::string s = "/tmp/.X11-unix/X" + std::to_string(d), l = "/tmp/.X" + std::to_string(d);
+        if (access(s.c_str(), F_OK) != 0 && access((l + "-lock").c_str(), F_OK) != 0)
+            return ":" + std::to_string(d);
+    }
+    return "";
+}
+
+TEST_F(View, AStaleDisplaySaysSoAndRunsHeadless)
+{
+    REQUIRE_WINDOW();
+    std::string n = bus("stale"), err = tmp_ + "/view.err", dpy = dead_display();
+    ASSERT_NE("", dpy);
+    source(n, {FBUS_FMT_YUYV, 160, 120, 30, 2});
+    EnvVar d("DISPLAY", dpy.c_str()), wd("WAYLAND_DISPLAY", nullptr),
+        drv("SDL_VIDEODRIVER", nullptr);
+    int fd;
+    pid_t v = view({"--bus", n}, err, &fd);
+    StatsLine st;
+    ASSERT_TRUE(next_stats(fd, &st) && next_stats(fd, &st))
+        << "no --stats lines: " << read_file(err);
+    EXPECT_STREQ("live", st.state);
+    EXPECT_GT(st.frames, 0u);
+    std::string why = read_file(err);
+    EXPECT_NE(std::string::npos, why.find("display is unusable")) << why;
+    EXPECT_NE(std::string::npos, why.find("DISPLAY=" + dpy)) << why;
+    EXPECT_NE(std::string::npos, why.find("running headless")) << why;
+    stop(v, SIGTERM);
+    close(fd);
+
+    /* SDL_VIDEODRIVER=offscreen, asked for: kept (a window nobody sees, as the user wants). */
+    EnvVar off("SDL_VIDEODRIVER", "offscreen");
+    v = view({"--bus", n, "--stats"}, err, &fd);
+    ASSERT_TRUE(next_stats(fd, &st)) << read_file(err);
+    EXPECT_EQ(std::string::npos, read_file(err).find("unusable")) << read_file(err);
+    EXPECT_EQ(std::string::npos, read_file(err).find("running headless")) << read_file(err);
     stop(v, SIGTERM);
     close(fd);
 }

@@ -12,6 +12,7 @@
  * next frame (never while holding one) and the skipped sequence numbers show
  * up as gaps in index.txt.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -107,7 +108,7 @@ static int take_copy(struct follow *f, struct follow_copy *c, int timeout_ms, in
     return 1;
 }
 
-/* The directory part of path, for an early writability check. */
+/* The directory part of path, for messages. */
 static void dir_of(const char *path, char *dir, size_t len)
 {
     const char *slash = strrchr(path, '/');
@@ -120,22 +121,49 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
+/* Why directory dir cannot take our files (rc from app_dir_open), in words a user can act on. */
+static void dir_error(const char *what, const char *dir, int rc)
+{
+    if (rc == -ELOOP)
+        app_log_error(TAG,
+                      "%s: directory '%s' is a symbolic link owned by another user; fbus-view "
+                      "does not follow those: give the directory it points to",
+                      what, dir);
+    else
+        app_log_error(TAG, "%s: directory '%s': %s", what, dir, strerror(-rc));
+}
+
+/* fd if the caller may create files in it; else closes it and returns the -errno. */
+static int writable_dir(int fd)
+{
+    if (fd >= 0 && faccessat(fd, ".", W_OK, 0) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 /* Fails early, before any waiting, on an output path that cannot be written. */
 static int check_output(const char *path)
 {
-    char dir[PATH_BYTES];
+    char dir[PATH_BYTES], what[PATH_BYTES + 32];
+    const char *name;
     struct stat st;
+    int fd;
 
     if (!*path || path[strlen(path) - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
         app_log_error(TAG, "cannot write '%s': it is a directory; give a file name (x.png)", path);
         return -1;
     }
     dir_of(path, dir, sizeof(dir));
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
-        int e = errno ? errno : ENOTDIR;
-        app_log_error(TAG, "cannot write '%s': directory '%s': %s", path, dir, strerror(e));
+    snprintf(what, sizeof(what), "cannot write '%s'", path);
+    fd = writable_dir(app_dir_open_parent(path, &name));
+    if (fd < 0) {
+        dir_error(what, dir, fd);
         return -1;
     }
+    close(fd);
     return 0;
 }
 
@@ -146,6 +174,11 @@ static void png_error(const char *path, int rc, uint32_t fourcc)
         app_log_error(TAG,
                       "cannot write '%s': the bus carries MJPG, which fbus-view does not "
                       "decode; ask the writer for a raw format (e.g. --format YUYV)",
+                      path);
+    else if (rc == -EEXIST)
+        app_log_error(TAG,
+                      "cannot write '%s': a file by that name appeared while recording "
+                      "(another program writes into the directory?); it was left as it is",
                       path);
     else
         app_log_error(TAG, "cannot write '%s': %s", path, fbus_strerror(rc));
@@ -218,6 +251,7 @@ struct rec_entry {
 
 struct recorder {
     const char *dir;
+    int dirfd; /* dir, opened once: every file is made relative to it */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct follow_copy q[QUEUE_MAX];
@@ -230,9 +264,9 @@ struct recorder {
     uint32_t err_fourcc;
 };
 
-static void frame_path(char *buf, size_t len, const char *dir, unsigned long n)
+static void frame_name(char *buf, size_t len, unsigned long n)
 {
-    snprintf(buf, len, "%s/frame-%06lu.png", dir, n);
+    snprintf(buf, len, "frame-%06lu.png", n);
 }
 
 /* Takes the oldest copy off the queue; 0 when the queue is empty and done. */
@@ -259,13 +293,13 @@ static void *rec_encoder(void *arg)
     struct recorder *r = arg;
     struct follow_copy c;
     unsigned long n;
-    char path[PATH_BYTES];
+    char name[32];
 
     while (rec_pop(r, &c, &n)) {
         int rc = 0;
         if (!__atomic_load_n(&r->err, __ATOMIC_RELAXED)) {
-            frame_path(path, sizeof(path), r->dir, n);
-            rc = app_png_write_frame(path, &c.fmt, c.data, c.len);
+            frame_name(name, sizeof(name), n);
+            rc = app_png_write_frame_at(r->dirfd, name, APP_NOREPLACE, &c.fmt, c.data, c.len);
         }
         pthread_mutex_lock(&r->mu);
         r->bytes -= c.cap;
@@ -317,24 +351,73 @@ static void rec_finish(struct recorder *r, pthread_t th)
     pthread_join(th, NULL);
 }
 
-/* Makes DIR (one level) if needed and checks it can be written. */
+/* frame-NNNNNN.png, as frame_name() makes them. */
+static int is_frame_name(const char *s)
+{
+    if (strlen(s) != 16 || strncmp(s, "frame-", 6) != 0 || strcmp(s + 12, ".png") != 0)
+        return 0;
+    for (int i = 6; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    }
+    return 1;
+}
+
+/* A file of an earlier recording in the directory dirfd, into name; 0 if none. */
+static int find_recording(int dirfd, char *name, size_t len)
+{
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int found = 0;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    while (!found && (e = readdir(d)) != NULL) {
+        found = strcmp(e->d_name, "index.txt") == 0 || is_frame_name(e->d_name);
+        if (found)
+            snprintf(name, len, "%s", e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/*
+ * Makes DIR (one level) if needed and opens it. A DIR that holds a
+ * recording already is refused: overwriting it would leave a mix of two
+ * recordings, and the names could be links another user planted there.
+ * Returns the directory's descriptor, or -1 (said why).
+ */
 static int rec_prepare_dir(const char *dir)
 {
-    struct stat st;
+    char old[256];
+    int fd;
 
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         app_log_error(TAG, "cannot create record directory '%s': %s", dir, strerror(errno));
         return -1;
     }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if ((fd = app_dir_open(dir)) == -ENOTDIR) {
         app_log_error(TAG, "record directory '%s' is not a directory", dir);
         return -1;
     }
-    if (access(dir, W_OK) != 0) {
-        app_log_error(TAG, "cannot write into record directory '%s': %s", dir, strerror(errno));
+    fd = writable_dir(fd);
+    if (fd < 0) {
+        dir_error("cannot record", dir, fd);
         return -1;
     }
-    return 0;
+    if (find_recording(fd, old, sizeof(old))) {
+        app_log_error(TAG,
+                      "record directory '%s' already holds a recording (%s); fbus-view does not "
+                      "overwrite one: remove it or give a new directory",
+                      dir, old);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 static int write_index_lines(FILE *fp, const struct rec_entry *e, unsigned long n)
@@ -351,28 +434,29 @@ static int write_index_lines(FILE *fp, const struct rec_entry *e, unsigned long 
     return fflush(fp) == 0 && fsync(fileno(fp)) == 0 && !ferror(fp) ? 0 : -1;
 }
 
-/* DIR/index.txt, written like the PNGs: into a temporary file, then renamed. */
-static int rec_write_index(const char *dir, const struct rec_entry *e, unsigned long n)
+/* DIR/index.txt, written like the PNGs: into a temporary file, then renamed, never replacing. */
+static int rec_write_index(int dirfd, const char *dir, const struct rec_entry *e, unsigned long n)
 {
-    char path[PATH_BYTES], tmp[PATH_BYTES + 32];
-    int fd, rc = -1;
-    FILE *fp;
+    struct app_file f;
+    FILE *fp = NULL;
+    int rc = app_file_create(&f, dirfd, "index.txt"), dup_fd = -1;
 
-    snprintf(path, sizeof(path), "%s/index.txt", dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd >= 0 && (fp = fdopen(fd, "w")) != NULL) {
-        rc = write_index_lines(fp, e, n);
-        if (fclose(fp) != 0)
-            rc = -1;
-    } else if (fd >= 0) {
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
+    if (rc == 0 && ((dup_fd = fcntl(f.fd, F_DUPFD_CLOEXEC, 0)) < 0 || !(fp = fdopen(dup_fd, "w"))))
+        rc = -errno;
+    if (rc == 0 && write_index_lines(fp, e, n) != 0)
+        rc = errno ? -errno : -EIO;
+    if (fp && fclose(fp) != 0 && rc == 0)
+        rc = -errno;
+    else if (!fp && dup_fd >= 0)
+        close(dup_fd);
+    if (rc == 0)
+        rc = app_file_commit(&f, APP_NOREPLACE);
+    else
+        app_file_abort(&f);
     if (rc != 0) {
-        app_log_error(TAG, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
+        char path[PATH_BYTES + 16];
+        snprintf(path, sizeof(path), "%s/index.txt", dir);
+        png_error(path, rc, 0);
     }
     return rc;
 }
@@ -416,12 +500,13 @@ static int rec_one(struct rec_run *run, const struct view_opts *o)
 static int rec_report(struct rec_run *run, const struct view_opts *o, int ret)
 {
     if (run->r.err) {
-        char path[PATH_BYTES];
-        frame_path(path, sizeof(path), o->record, run->r.err_n);
+        char name[32], path[PATH_BYTES + 32];
+        frame_name(name, sizeof(name), run->r.err_n);
+        snprintf(path, sizeof(path), "%s/%s", o->record, name);
         png_error(path, run->r.err, run->r.err_fourcc);
         return VIEW_EXIT_OUTPUT;
     }
-    if (rec_write_index(o->record, run->entries, run->n) != 0)
+    if (rec_write_index(run->r.dirfd, o->record, run->entries, run->n) != 0)
         return VIEW_EXIT_OUTPUT;
     if (run->n) {
         unsigned long long first = run->entries[0].seq, last = run->entries[run->n - 1].seq;
@@ -437,16 +522,18 @@ int headless_record(const struct view_opts *o)
     pthread_t th;
     int ret = VIEW_EXIT_OK;
 
-    if (rec_prepare_dir(o->record) != 0)
+    if ((run.r.dirfd = rec_prepare_dir(o->record)) < 0)
         return VIEW_EXIT_OUTPUT;
     if (!(run.entries = calloc(o->count, sizeof(*run.entries)))) {
         app_log_error(TAG, "out of memory for %lu index entries", o->count);
+        close(run.r.dirfd);
         return VIEW_EXIT_INTERNAL;
     }
     pthread_mutex_init(&run.r.mu, NULL);
     pthread_cond_init(&run.r.cv, NULL);
     if (pthread_create(&th, NULL, rec_encoder, &run.r) != 0) {
         app_log_error(TAG, "cannot start the encoder thread");
+        close(run.r.dirfd);
         free(run.entries);
         return VIEW_EXIT_INTERNAL;
     }
@@ -458,6 +545,7 @@ int headless_record(const struct view_opts *o)
     ret = rec_report(&run, o, ret);
     pthread_cond_destroy(&run.r.cv);
     pthread_mutex_destroy(&run.r.mu);
+    close(run.r.dirfd);
     free(run.entries);
     return ret;
 }

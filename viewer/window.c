@@ -9,6 +9,8 @@
  * released right after the upload, before rendering: a viewer holds a slot
  * for the time of one memcpy, so it can never make the writer drop frames.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
@@ -244,17 +246,29 @@ static void set_fullscreen(struct win *w, int on)
         SDL_SetWindowFullscreen(w->w, on ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
 }
 
+/*
+ * fbus-snap-<seq>.png in the current directory, never replacing a file: a
+ * name already taken (an earlier run, a bus made anew, a planted link) gets
+ * -2, -3... appended instead.
+ */
 static void save_snapshot(struct win *w)
 {
-    char path[64];
-    int rc;
+    unsigned long long seq = (unsigned long long)w->copy.seq;
+    char name[64];
+    int rc = -EEXIST;
 
-    snprintf(path, sizeof(path), "fbus-snap-%llu.png", (unsigned long long)w->copy.seq);
-    rc = app_png_write_frame(path, &w->copy.fmt, w->copy.data, w->copy.len);
+    for (int n = 1; n < 100 && rc == -EEXIST; n++) {
+        if (n == 1)
+            snprintf(name, sizeof(name), "fbus-snap-%llu.png", seq);
+        else
+            snprintf(name, sizeof(name), "fbus-snap-%llu-%d.png", seq, n);
+        rc = app_png_write_frame_at(AT_FDCWD, name, APP_NOREPLACE, &w->copy.fmt, w->copy.data,
+                                    w->copy.len);
+    }
     if (rc == 0)
-        app_log_info(TAG, "saved %s", path);
+        app_log_info(TAG, "saved %s", name);
     else
-        app_log_error(TAG, "cannot write '%s' in the current directory: %s", path,
+        app_log_error(TAG, "cannot write '%s' in the current directory: %s", name,
                       fbus_strerror(rc));
 }
 
@@ -471,6 +485,31 @@ static void avoid_software_gl(struct win *w)
     w->ren = sw ? sw : SDL_CreateRenderer(w->w, -1, 0);
 }
 
+/*
+ * A DISPLAY where no X server answers (stale, the server gone) does not make
+ * SDL_Init() fail: SDL 2.26 falls through x11, wayland and KMSDRM to its
+ * "offscreen" driver, which draws into memory, and the viewer would run with
+ * no window and no word. offscreen and dummy are only meant when the user
+ * asks for them (SDL_VIDEODRIVER). 1 with the reason in why if SDL fell
+ * back to one by itself.
+ */
+static int no_real_display(char *why, unsigned whylen)
+{
+    const char *drv = SDL_GetCurrentVideoDriver(), *asked = getenv("SDL_VIDEODRIVER");
+    const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+
+    if (!drv || (strcmp(drv, "offscreen") != 0 && strcmp(drv, "dummy") != 0))
+        return 0;
+    if (asked && strstr(asked, drv))
+        return 0;
+    snprintf(why, whylen,
+             "the display is unusable: nothing answers at %s%s%s%s%s (SDL found no video "
+             "driver that works and fell back to '%s', which shows nothing); check DISPLAY",
+             x ? "DISPLAY=" : "", x ? x : "", x && wl ? " or " : "", wl ? "WAYLAND_DISPLAY=" : "",
+             wl ? wl : "", drv);
+    return 1;
+}
+
 /* SDL, the window and its renderer. 0, or -1 with the reason in why. */
 static int open_window(struct win *w, char *why, unsigned whylen)
 {
@@ -481,6 +520,10 @@ static int open_window(struct win *w, char *why, unsigned whylen)
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         snprintf(why, whylen, "SDL video: %s", SDL_GetError());
+        return -1;
+    }
+    if (no_real_display(why, whylen)) {
+        SDL_Quit();
         return -1;
     }
     /* The bus carries BT.601 limited range, as V4L2 cameras do; SDL would pick BT.709 for HD. */
