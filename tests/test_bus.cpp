@@ -53,10 +53,19 @@ int publish_pattern(fbus_writer *w)
     return fbus_writer_commit(w, len, 0);
 }
 
+/* Semaphore num of the bus's slot set (the one its header names); -1 if there is no bus. */
 int semval(const std::string &name, int num)
 {
-    int id = semget((key_t)fbus_key_from_name(name.c_str()), 0, 0);
-    return id < 0 ? -1 : semctl(id, num, GETVAL);
+    struct fbus_info info;
+    if (fbus_info_get(name.c_str(), 0, &info) != 0 || info.semid < 0)
+        return -1;
+    return semctl(info.semid, num, GETVAL);
+}
+
+/* 1 if the bus's role set (under its key) exists. */
+int role_exists(const std::string &name)
+{
+    return semget((key_t)fbus_key_from_name(name.c_str()), 0, 0) >= 0;
 }
 
 } // namespace
@@ -115,7 +124,8 @@ TEST_F(Bus, DataAndMetadataRoundTrip)
     EXPECT_EQ(0, fbus_writer_close(w));
     struct fbus_info info;
     EXPECT_EQ(FBUS_ENOBUS, fbus_info_get(n.c_str(), 0, &info)) << "close removes the segment";
-    EXPECT_EQ(-1, semval(n, 0)) << "close removes the semaphore set";
+    EXPECT_EQ(-1, semval(n, 0)) << "close removes the slot set";
+    EXPECT_EQ(0, role_exists(n)) << "close removes the role set";
 }
 
 TEST_F(Bus, WriterStateErrors)
@@ -291,12 +301,12 @@ TEST_F(Bus, KilledReaderHoldingAFrameLosesNoSlot)
     close(pfd[0]);
     int slot = c - '0';
     /* While it holds the slot the writer goes on, into the other slot. */
-    EXPECT_EQ(1, semval(n, 1 + FBUS_SLOTS_MAX + slot));
+    EXPECT_EQ(1, semval(n, FBUS_SLOTS_MAX + slot));
     ASSERT_EQ(0, publish_pattern(w));
     kill(pid, SIGKILL);
     EXPECT_EQ(128 + SIGKILL, fbus_wait_child(pid, 5000));
     /* SEM_UNDO gave the hold back: every slot is usable again, nothing dropped. */
-    EXPECT_EQ(0, semval(n, 1 + FBUS_SLOTS_MAX + slot));
+    EXPECT_EQ(0, semval(n, FBUS_SLOTS_MAX + slot));
     for (int i = 0; i < 10; i++)
         EXPECT_EQ(0, publish_pattern(w)) << "frame " << i;
     uint64_t drop;
@@ -561,6 +571,7 @@ TEST_F(Bus, BadNamesSizesAndSlotCounts)
     struct fbus_info info;
     EXPECT_EQ(FBUS_ENOBUS, fbus_info_get(n.c_str(), 0, &info)) << "failed opens leave nothing";
     EXPECT_EQ(-1, semval(n, 0));
+    EXPECT_EQ(0, role_exists(n));
 }
 
 TEST_F(Bus, KeyCollisionsAreRefused)
@@ -637,7 +648,8 @@ TEST_F(Bus, NextWriterReplacesAHalfMadeSegmentOfADeadWriter)
     std::string n = bus("half");
     pid_t p = fork();
     if (p == 0) {
-        int id = shmget((key_t)fbus_key_from_name(n.c_str()), 12288, IPC_CREAT | IPC_EXCL | 0660);
+        /* The mode a writer gives its segment: only it may write. */
+        int id = shmget((key_t)fbus_key_from_name(n.c_str()), 12288, IPC_CREAT | IPC_EXCL | 0640);
         _exit(id < 0 ? 1 : 0);
     }
     ASSERT_EQ(0, fbus_wait_child(p, 5000));

@@ -9,6 +9,7 @@
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -41,7 +42,10 @@ static void fill_state(const struct fbus_shm_header *h, struct fbus_info *info)
         info->fps = (double)RD64(&h->fps_milli) / 1000.0;
 }
 
-/* Lossless readers: alive by their semaphore, position facts from the writer's header entry. */
+/*
+ * Lossless readers: alive by their semaphore, position facts from the writer's
+ * header entry. info->semid was checked to hold exactly FBUS_SEM_COUNT.
+ */
 static void fill_lossless(const struct fbus_shm_header *h, struct fbus_info *info)
 {
     unsigned short v[FBUS_SEM_COUNT];
@@ -63,16 +67,19 @@ static void fill_lossless(const struct fbus_shm_header *h, struct fbus_info *inf
     }
 }
 
-static void fill_writer(struct fbus_info *info, int nattch)
+/* The slot set the header names and the role set under the key, if they are the owner's. */
+static void fill_writer(struct fbus_info *info, const struct fbus_segview *view, int nattch)
 {
-    int v;
+    int role, v;
 
-    info->semid = info->key ? semget((key_t)info->key, 0, 0) : -1;
-    if (info->semid < 0) {
-        info->semid = -1;
-        return;
-    }
-    v = fbus__sem_getval(info->semid, FBUS_SEM_WRITER);
+    info->semid = -1;
+    if (fbus__slotset_trust(view->slot_semid, info->uid, info->mode) == 0)
+        info->semid = view->slot_semid;
+    info->slot_semid = info->semid;
+    role = info->key ? semget((key_t)info->key, 0, 0) : -1;
+    v = role >= 0 && fbus__role_trust(role, info->uid) == 0
+            ? fbus__sem_getval(role, FBUS_SEM_WRITER)
+            : 0;
     info->writer_alive = v > 0;
     info->readers = nattch - (info->writer_alive && !info->closed ? 1 : 0);
     if (info->readers < 0)
@@ -89,15 +96,19 @@ int fbus_info_shmid(int shmid, struct fbus_info *info)
     memset(info, 0, sizeof(*info));
     info->shmid = shmid;
     info->semid = -1;
+    info->slot_semid = -1;
     info->age_ns = -1;
     if (shmctl(shmid, IPC_STAT, &ds) < 0)
         return errno == EINVAL || errno == EIDRM ? FBUS_ENOBUS : fbus__err_from_errno(errno);
     info->key = (uint32_t)ds.shm_perm.__key;
     info->mode = ds.shm_perm.mode & 0777;
     info->uid = ds.shm_perm.uid;
+    info->cuid = ds.shm_perm.cuid;
     info->segment_size = ds.shm_segsz;
     if ((rc = fbus__shm_attach(shmid, 1, &base)) != 0)
         return rc;
+    if (ds.shm_segsz >= 8)
+        info->abi_version = FBUS_LOAD(&((const struct fbus_shm_header *)base)->abi_version);
     rc = fbus__validate(base, ds.shm_segsz, &v);
     if (rc == FBUS_ECORRUPT && (ds.shm_segsz < 4 || *(const uint32_t *)base != FBUS_MAGIC))
         rc = FBUS_ECOLLISION;
@@ -108,7 +119,7 @@ int fbus_info_shmid(int shmid, struct fbus_info *info)
         info->slot_capacity = v.slot_capacity;
         info->closed = !!(__atomic_load_n(&((const struct fbus_shm_header *)base)->flags,
                                           __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED);
-        fill_writer(info, (int)ds.shm_nattch);
+        fill_writer(info, &v, (int)ds.shm_nattch);
         fill_state(base, info);
         fill_lossless(base, info);
     }
@@ -152,6 +163,15 @@ int fbus_list(fbus_list_fn fn, void *ctx)
             continue;
         int rc = fbus_info_shmid(shmid, &info);
         int ours = ((uint32_t)key & 0xFF000000u) == 0xFB000000u;
+        struct fbus__objinfo o;
+        /* IPC_STAT refused: what /proc tells everyone (key, owner, mode) is still worth showing. */
+        if (rc == FBUS_EPERM && fbus__proc_shm((uint32_t)key, &o)) {
+            info.key = o.key;
+            info.uid = o.uid;
+            info.cuid = o.cuid;
+            info.mode = o.mode;
+            info.segment_size = o.size;
+        }
         /* Magic still 0 under a framebus key: half-made (its writer died mid-create) or being made. */
         if (rc == FBUS_ENOBUS && ours && info.segment_size)
             rc = FBUS_ECORRUPT;
@@ -168,6 +188,23 @@ int fbus_list(fbus_list_fn fn, void *ctx)
     }
     fclose(f);
     return stop ? stop : count;
+}
+
+/*
+ * The role set under key: removed when it is owner's (or any, with force and
+ * the right to). ENOBUS-like outcomes are success: there is nothing to remove.
+ */
+static int remove_role(uint32_t key, uint32_t owner, int force)
+{
+    int semid = key ? semget((key_t)key, 0, 0) : -1;
+
+    if (semid < 0)
+        return 0;
+    if (!force && fbus__role_trust(semid, owner) != 0)
+        return FBUS_EFOREIGN;
+    if (semctl(semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM)
+        return fbus__err_from_errno(errno);
+    return 0;
 }
 
 int fbus_remove_shmid(int shmid, int force)
@@ -191,12 +228,11 @@ int fbus_remove_shmid(int shmid, int force)
         return FBUS_EBUSY;
     if (shmctl(shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
         return fbus__err_from_errno(errno);
-    if (info.key) {
-        int semid = semget((key_t)info.key, 0, 0);
-        if (semid >= 0 && semctl(semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM)
-            return fbus__err_from_errno(errno);
-    }
-    return 0;
+    /* Only sets that belong with this segment: never another user's set under the key. */
+    if (info.semid >= 0 && semctl(info.semid, 0, IPC_RMID) < 0 && errno != EINVAL &&
+        errno != EIDRM)
+        return fbus__err_from_errno(errno);
+    return remove_role(info.key, info.uid, force);
 }
 
 int fbus_remove(const char *name, uint32_t key, int force)
@@ -210,11 +246,10 @@ int fbus_remove(const char *name, uint32_t key, int force)
     k = key ? key : fbus_key_from_name(name);
     id = fbus__shm_lookup(k, 0);
     if (id == FBUS_ENOBUS) {
-        /* A semaphore set left without its segment: remove that alone. */
-        int semid = semget((key_t)k, 0, 0);
-        if (semid < 0)
-            return FBUS_ENOBUS;
-        return semctl(semid, 0, IPC_RMID) < 0 ? fbus__err_from_errno(errno) : 0;
+        /* A role set left without its segment: remove that alone (if it is this user's). */
+        if (semget((key_t)k, 0, 0) < 0)
+            return errno == ENOENT ? FBUS_ENOBUS : fbus__err_from_errno(errno);
+        return remove_role(k, (uint32_t)geteuid(), force);
     }
     if (id < 0)
         return id;

@@ -32,7 +32,28 @@ struct fbus_segview {
     uint64_t slot0_offset;
     struct fbus_format format;
     char name[FBUS_NAME_MAX + 1];
+    int slot_semid; /* as the header names it: check it with fbus__slotset_trust */
 };
+
+/* What IPC_STAT (or /proc/sysvipc) says about an object. */
+struct fbus__objinfo {
+    uint32_t key;
+    int id;
+    uint32_t uid, cuid;
+    unsigned mode;
+    uint64_t size; /* bytes of a segment, semaphores of a set */
+    int nattch;
+    int cpid;
+};
+
+#define FBUS__ANY_UID 0xFFFFFFFFu
+
+/* trust.c: 0, FBUS_EFOREIGN, FBUS_ENOBUS, FBUS_EPERM or -errno. */
+int fbus__seg_trust(int shmid, uint32_t expect_uid, struct fbus__objinfo *o);
+int fbus__role_trust(int semid, uint32_t expect_uid);
+int fbus__slotset_trust(int semid, uint32_t expect_uid, unsigned seg_mode);
+int fbus__proc_shm(uint32_t key, struct fbus__objinfo *o);
+int fbus__proc_sem(uint32_t key, struct fbus__objinfo *o);
 
 /* validate.c */
 int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *view);

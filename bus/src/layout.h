@@ -25,28 +25,38 @@
 #endif
 
 #define FBUS_MAGIC       0x53554246u /* "FBUS" in memory on a little-endian machine */
-#define FBUS_ABI_VERSION 1u
+#define FBUS_ABI_VERSION ((uint32_t)FBUS_PROTOCOL) /* the header field abi_version */
 
 /* Header flags. */
 #define FBUS_HF_CLOSED     0x1u /* the writer closed the bus */
 #define FBUS_HF_SUPERSEDED 0x2u /* a newer segment under the same key replaces this one */
 
 /*
- * Semaphore set: one per bus, same key as the segment, sized for the largest
- * slot count so a format change never has to recreate it.
+ * Two semaphore sets per bus (docs/design.md, "Semaphores"):
+ *
+ * The role set, under the bus's key, one semaphore: 1 while a writer lives
+ * (taken with SEM_UNDO). Its mode gives readers read only (GETVAL), so no
+ * reader can take, fake or wedge the writer's role.
  */
-#define FBUS_SEM_WRITER     0                         /* 1 while a writer lives (SEM_UNDO) */
-#define FBUS_SEM_BUSY(i)    (1 + (i))                 /* 1 while the writer fills slot i */
-#define FBUS_SEM_READERS(i) (1 + FBUS_SLOTS_MAX + (i)) /* readers holding slot i */
+#define FBUS_ROLE_COUNT 1
+#define FBUS_SEM_WRITER 0
+/*
+ * The slot set, made IPC_PRIVATE (no key to squat) and named by the header's
+ * slot_semid, sized for the largest slot count so a format change keeps it.
+ * Readers need alter on it to hold slots, so everything in it is checked by
+ * whoever relies on it.
+ */
+#define FBUS_SEM_BUSY(i)    (i)                    /* 1 while the writer fills slot i */
+#define FBUS_SEM_READERS(i) (FBUS_SLOTS_MAX + (i)) /* readers holding slot i */
 /*
  * Lossless readers: lreg[k] is 1 while reader k lives (SEM_UNDO); credit[k] is
  * how many more frames the writer may publish before it must wait for reader k.
  * Credits carry no SEM_UNDO: the reader only ever gives them, the writer only
  * ever takes them, and an undo would be wrong both ways.
  */
-#define FBUS_SEM_LREG(k)    (1 + 2 * FBUS_SLOTS_MAX + (k))
-#define FBUS_SEM_CREDIT(k)  (1 + 2 * FBUS_SLOTS_MAX + FBUS_LOSSLESS_MAX + (k))
-#define FBUS_SEM_COUNT      (1 + 3 * FBUS_SLOTS_MAX)
+#define FBUS_SEM_LREG(k)   (2 * FBUS_SLOTS_MAX + (k))
+#define FBUS_SEM_CREDIT(k) (2 * FBUS_SLOTS_MAX + FBUS_LOSSLESS_MAX + (k))
+#define FBUS_SEM_COUNT     (3 * FBUS_SLOTS_MAX)
 
 /* One slot's descriptor: valid only while seq != 0. Written only while busy. */
 struct fbus_shm_slot {
@@ -106,7 +116,9 @@ struct fbus_shm_header {
     uint64_t writer_restarts;
     uint64_t fps_milli; /* publish rate over the last ~second, x1000 */
     uint64_t generation; /* segments made under this key before this one */
-    uint8_t reserved[32];
+    int32_t slot_semid;  /* the slot semaphore set of this segment */
+    uint32_t reserved32;
+    uint8_t reserved[24];
     struct fbus_shm_slot slots[16];
     struct fbus_shm_lossless lossless[16]; /* FBUS_LOSSLESS_MAX used, the rest reserved */
 };
@@ -131,6 +143,7 @@ _Static_assert(offsetof(struct fbus_shm_header, frames_dropped) == 192, "layout"
 _Static_assert(offsetof(struct fbus_shm_header, writer_restarts) == 200, "layout");
 _Static_assert(offsetof(struct fbus_shm_header, fps_milli) == 208, "layout");
 _Static_assert(offsetof(struct fbus_shm_header, generation) == 216, "layout");
+_Static_assert(offsetof(struct fbus_shm_header, slot_semid) == 224, "layout");
 _Static_assert(offsetof(struct fbus_shm_header, slots) == 256, "layout");
 _Static_assert(sizeof(struct fbus_shm_slot) == 64, "layout");
 _Static_assert(offsetof(struct fbus_shm_header, lossless) == 1280, "layout");

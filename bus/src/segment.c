@@ -1,6 +1,8 @@
 /*
  * segment.c - making, re-attaching and superseding a bus segment, and the
- * semaphore set beside it. Only the writer calls this.
+ * two semaphore sets beside it (docs/design.md, "Segment" and "Semaphores").
+ * Only the writer calls this. Every object found under the key is checked
+ * before use (trust.c): another user may have made it.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,20 +23,50 @@ struct carry {
     uint64_t generation;
 };
 
-int fbus__semset_open(uint32_t key, unsigned mode, struct fbus__semset *set)
+/* Only the writer writes: the bus mode's read bits say who else may look. */
+static unsigned seg_mode(unsigned mode)
 {
-    /* Readers need alter on the set to hold a slot: whoever may read gets alter too. */
-    unsigned semmode = mode | ((mode & 0444) >> 1);
-    int id = semget((key_t)key, FBUS_SEM_COUNT, IPC_CREAT | IPC_EXCL | (int)semmode);
+    return 0600u | (mode & 0044u);
+}
+
+int fbus__role_open(uint32_t key, unsigned mode, struct fbus__semset *set)
+{
+    /* Readers may read the role (GETVAL: is a writer alive?), never alter it. */
+    int id = semget((key_t)key, FBUS_ROLE_COUNT, IPC_CREAT | IPC_EXCL | (int)seg_mode(mode));
+    int rc;
 
     set->created = id >= 0;
-    if (id < 0 && errno == EEXIST)
-        id = semget((key_t)key, FBUS_SEM_COUNT, 0600);
-    if (id < 0) {
-        /* EINVAL: a set with fewer semaphores holds the key, not one of ours. */
-        return errno == EINVAL ? FBUS_ECOLLISION : fbus__err_from_errno(errno);
+    if (id >= 0) {
+        set->semid = id;
+        return 0;
     }
+    if (errno != EEXIST)
+        return fbus__err_from_errno(errno);
+    if ((id = semget((key_t)key, 0, 0)) < 0) {
+        if (errno == ENOENT)
+            return FBUS_EAGAIN; /* removed meanwhile: look again */
+        /* It exists and this user may not even see it: not one this user made. */
+        return errno == EACCES ? FBUS_EFOREIGN : fbus__err_from_errno(errno);
+    }
+    rc = fbus__role_trust(id, (uint32_t)geteuid());
+    if (rc == FBUS_ENOBUS)
+        return FBUS_EAGAIN;
+    if (rc != 0)
+        return rc;
     set->semid = id;
+    return 0;
+}
+
+/* A new slot set, private: there is no key under which anyone could have made it first. */
+static int slotset_make(unsigned mode, int *semid)
+{
+    /* Holding a slot needs alter: whoever may read the segment gets alter on this set. */
+    unsigned readers = mode & 0044u;
+    int id = semget(IPC_PRIVATE, FBUS_SEM_COUNT, IPC_CREAT | (int)(0600u | readers | readers >> 1));
+
+    if (id < 0)
+        return fbus__err_from_errno(errno);
+    *semid = id;
     return 0;
 }
 
@@ -75,7 +107,7 @@ static int plan(const struct fbus_format *fmt, unsigned slots, uint32_t slot_siz
 
 static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                   const struct fbus_format *fmt, unsigned slots, uint32_t slot_size,
-                  const struct carry *c)
+                  const struct carry *c, int semid)
 {
     struct fbus_shm_header *h;
     void *base;
@@ -84,10 +116,10 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
     memset(s, 0, sizeof(*s));
     if ((rc = plan(fmt, slots, slot_size, &s->slot0, &s->capacity, &s->size)) != 0)
         return rc;
-    id = shmget((key_t)key, (size_t)s->size, IPC_CREAT | IPC_EXCL | (int)mode);
+    id = shmget((key_t)key, (size_t)s->size, IPC_CREAT | IPC_EXCL | (int)seg_mode(mode));
     if (id < 0) {
         if (errno == EEXIST)
-            return FBUS_EBUSY; /* another writer won a race for the key */
+            return FBUS_EAGAIN; /* we hold the role: someone else's segment, look at it */
         if (errno == EINVAL)
             return FBUS_ESIZE; /* larger than kernel.shmmax */
         return fbus__err_from_errno(errno);
@@ -97,6 +129,7 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
         return rc;
     }
     s->shmid = id;
+    s->semid = semid;
     s->base = base;
     s->hdr = h = base;
     s->slots = slots;
@@ -118,6 +151,7 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
     h->frames_dropped = c->dropped;
     h->writer_restarts = c->restarts;
     h->generation = c->generation;
+    h->slot_semid = semid;
     /* The magic goes last: a reader that sees it sees a whole header. */
     FBUS_STORE_REL(&h->magic, FBUS_MAGIC);
     return 0;
@@ -150,10 +184,39 @@ static void retire(struct fbus__wseg *s, struct carry *c)
 int fbus__wseg_supersede(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                          const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
 {
+    int semid = s->semid;
     struct carry c;
 
     retire(s, &c);
-    return create(s, name, key, mode, fmt, slots, slot_size, &c);
+    return create(s, name, key, mode, fmt, slots, slot_size, &c, semid);
+}
+
+/*
+ * The same format in a new segment with a new slot set: what a writer does
+ * when the slot set stopped making sense (every slot held for too long, busy
+ * counts it did not take). Frames readers hold stay valid in the old
+ * segment, which nobody writes any more; the old set goes at once, and with
+ * it whatever a process left in it.
+ */
+int fbus__wseg_rotate(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                      uint32_t slot_size)
+{
+    struct fbus_format fmt = s->format;
+    int old = s->semid, semid = -1, rc;
+    struct carry c;
+
+    if ((rc = slotset_make(mode, &semid)) != 0)
+        return rc;
+    retire(s, &c);
+    rc = create(s, name, key, mode, &fmt, s->slots ? s->slots : FBUS_SLOTS_MIN, slot_size, &c,
+                semid);
+    if (rc != 0) {
+        semctl(semid, 0, IPC_RMID);
+        s->semid = old;
+        return rc;
+    }
+    semctl(old, 0, IPC_RMID);
+    return 0;
 }
 
 static int same_layout(const struct fbus_segview *v, const struct fbus_format *fmt,
@@ -191,9 +254,13 @@ static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_seg
     void *base;
     int rc;
 
+    struct fbus__objinfo o;
+
     memset(s, 0, sizeof(*s));
-    if ((rc = fbus__shm_stat(id, &s->size, NULL, NULL, NULL)) != 0)
+    s->semid = -1;
+    if ((rc = fbus__seg_trust(id, (uint32_t)geteuid(), &o)) != 0)
         return rc;
+    s->size = o.size;
     if ((rc = fbus__shm_attach(id, 0, &base)) != 0)
         return rc;
     s->shmid = id;
@@ -216,29 +283,82 @@ static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_seg
     return rc;
 }
 
+/* A new bus: a new slot set, then the segment that names it. */
+static int create_fresh(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                        const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
+{
+    struct carry zero = {0};
+    int semid = -1, rc;
+
+    if ((rc = slotset_make(mode, &semid)) != 0)
+        return rc;
+    rc = create(s, name, key, mode, fmt, slots, slot_size, &zero, semid);
+    if (rc != 0)
+        semctl(semid, 0, IPC_RMID);
+    return rc;
+}
+
+/* The segment is ours: re-attach it, or supersede it, with a slot set we can trust. */
+static int take_over(struct fbus__wseg *s, const struct fbus_segview *v, const char *name,
+                     uint32_t key, unsigned mode, const struct fbus_format *fmt, unsigned slots,
+                     uint32_t slot_size)
+{
+    struct fbus__objinfo o;
+
+    fbus__seg_trust(s->shmid, FBUS__ANY_UID, &o);
+    if (fbus__slotset_trust(v->slot_semid, (uint32_t)geteuid(), o.mode) == 0) {
+        s->semid = v->slot_semid;
+        if (same_layout(v, fmt, slots, slot_size)) {
+            reattach(s, v);
+            return 0;
+        }
+        return fbus__wseg_supersede(s, name, key, mode, fmt, slots, slot_size);
+    }
+    /* Its set is gone or not one we made: readers follow to a new segment and set. */
+    int semid = -1, rc;
+    struct carry c;
+    if ((rc = slotset_make(mode, &semid)) != 0) {
+        shmdt(s->base);
+        return rc;
+    }
+    s->semid = semid;
+    retire(s, &c);
+    c.restarts++;
+    rc = create(s, name, key, mode, fmt, slots, slot_size, &c, semid);
+    if (rc != 0)
+        semctl(semid, 0, IPC_RMID);
+    return rc;
+}
+
+/*
+ * Called with the writer role held, so no other writer of this uid is in
+ * here; a segment appearing meanwhile is someone else's and is looked at.
+ */
 int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                     const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
 {
-    struct carry zero = {0};
     struct fbus_segview v;
-    int id, rc;
+    int id, rc = FBUS_EAGAIN;
 
-    id = fbus__shm_lookup(key, 0);
-    if (id == FBUS_ENOBUS)
-        return create(s, name, key, mode, fmt, slots, slot_size, &zero);
-    if (id < 0)
-        return id;
-    rc = adopt(s, id, name, &v);
-    if (rc == FBUS_ENOBUS) {
-        /* Half made by a dead writer: no reader can have it (it never validated). */
-        shmctl(id, IPC_RMID, NULL);
-        return create(s, name, key, mode, fmt, slots, slot_size, &zero);
+    for (int tries = 0; rc == FBUS_EAGAIN && tries < 4; tries++) {
+        id = fbus__shm_lookup(key, 0);
+        if (id == FBUS_ENOBUS) {
+            rc = create_fresh(s, name, key, mode, fmt, slots, slot_size);
+            continue;
+        }
+        if (id < 0)
+            /* It exists and this user may not even look at it: someone else's. */
+            return id == FBUS_EPERM ? FBUS_EFOREIGN : id;
+        rc = adopt(s, id, name, &v);
+        if (rc == FBUS_ENOBUS) {
+            /* Half made by a dead writer: no reader can have it (it never validated). */
+            shmctl(id, IPC_RMID, NULL);
+            rc = FBUS_EAGAIN;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        return take_over(s, &v, name, key, mode, fmt, slots, slot_size);
     }
-    if (rc != 0)
-        return rc;
-    if (same_layout(&v, fmt, slots, slot_size)) {
-        reattach(s, &v);
-        return 0;
-    }
-    return fbus__wseg_supersede(s, name, key, mode, fmt, slots, slot_size);
+    return rc == FBUS_EAGAIN ? FBUS_EFOREIGN : rc;
 }

@@ -15,6 +15,7 @@ struct fbus__semset {
 /* A segment as the writer holds it (attached read-write). */
 struct fbus__wseg {
     int shmid;
+    int semid; /* the slot set its header names */
     uint8_t *base;
     struct fbus_shm_header *hdr;
     uint64_t size;
@@ -24,11 +25,14 @@ struct fbus__wseg {
     struct fbus_format format;
 };
 
-int fbus__semset_open(uint32_t key, unsigned mode, struct fbus__semset *set);
+/* The role set under key: made, or an existing one this user made. FBUS_EAGAIN: retry. */
+int fbus__role_open(uint32_t key, unsigned mode, struct fbus__semset *set);
 int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                     const struct fbus_format *fmt, unsigned slots, uint32_t slot_size);
 int fbus__wseg_supersede(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                          const struct fbus_format *fmt, unsigned slots, uint32_t slot_size);
+int fbus__wseg_rotate(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
+                      uint32_t slot_size);
 void fbus__wseg_mark(struct fbus__wseg *s, uint32_t flag);
 
 #endif /* FBUS_SEGMENT_H */

@@ -98,5 +98,6 @@ int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *v)
         return rc;
     if ((rc = check_geometry(h, real_size, v)) != 0)
         return rc;
+    v->slot_semid = FBUS_LOAD(&h->slot_semid);
     return copy_format(h, v);
 }

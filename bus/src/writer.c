@@ -1,12 +1,17 @@
 /*
- * writer.c - the one process that stores into a bus: creates or re-attaches
- * the segment, claims slots, publishes frames and wakes the readers.
+ * writer.c - the one process that stores into a bus: takes the writer role,
+ * creates or re-attaches the segment, claims slots, publishes frames and
+ * wakes the readers.
  *
- * Slot protocol (DESIGN.md section 3), every hold with SEM_UNDO so the kernel
- * gives it back if this process dies:
- *   claim:   { readers[i] == 0 (IPC_NOWAIT), busy[i] += 1 }   one atomic semop
- *   commit:  descriptor, busy[i] -= 1, latest = i, published = seq, FUTEX_WAKE
- * The writer never claims the latest slot and never waits for a reader.
+ * Slot protocol (docs/design.md, "Slots"), every hold with SEM_UNDO so the
+ * kernel gives it back if this process dies:
+ *   claim:   { readers[i] == 0, busy[i] == 0, busy[i] += 1, lreg[*] == 0 }  one semop
+ *   commit:  descriptor, { busy[i] -= 1, busy[i] == 0 }, latest, published, FUTEX_WAKE
+ * The writer never claims the latest slot. It never waits for a latest-frame
+ * reader; it waits, bounded, only for lossless readers (writer_lossless.c).
+ * Readers may alter the slot set, so the writer checks what it relies on:
+ * a busy count it did not take, or no free slot for FBUS__WEDGE_NS, and it
+ * moves the bus to a new segment and slot set (fbus__wseg_rotate).
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +25,8 @@
 
 #include "writer_internal.h"
 
-
+/* No free slot for this long: the slot set is wedged or held by stalled readers. */
+#define FBUS__WEDGE_NS 1000000000ull
 
 void fbus_writer_opts_init(struct fbus_writer_opts *opts)
 {
@@ -100,11 +106,20 @@ int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_form
         (uint64_t)(opts->lossless_wait_ms ? opts->lossless_wait_ms : FBUS_LOSSLESS_WAIT_DEFAULT) *
         1000000u;
 
-    if ((rc = fbus__semset_open(w->key, w->mode, &set)) != 0)
+    /* EAGAIN: the role set went away under us (its writer failed and removed it). */
+    for (int tries = 0; tries < 8; tries++) {
+        if ((rc = fbus__role_open(w->key, w->mode, &set)) == FBUS_EAGAIN)
+            continue;
+        if (rc != 0)
+            goto fail_free;
+        w->role_semid = set.semid;
+        if ((rc = take_role(w->role_semid)) != FBUS_ENOBUS)
+            break;
+        rc = FBUS_EAGAIN;
+    }
+    /* A loser never removes the set: the winner is using it. */
+    if (rc != 0)
         goto fail_free;
-    w->semid = set.semid;
-    if ((rc = take_role(w->semid)) != 0)
-        goto fail_sem;
     rc = fbus__wseg_open(&w->seg, w->name, w->key, w->mode, fmt, opts->slots, w->slot_size);
     if (rc != 0)
         goto fail_role;
@@ -113,13 +128,14 @@ int fbus_writer_open(fbus_writer **out, const char *name, const struct fbus_form
     return 0;
 
 fail_role:
-    drop_role(w->semid);
-fail_sem:
+    /* We hold the role: nobody else uses a set we made. Others waiting on it retry. */
     if (set.created)
-        semctl(w->semid, 0, IPC_RMID);
+        semctl(w->role_semid, 0, IPC_RMID);
+    else
+        drop_role(w->role_semid);
 fail_free:
     free(w);
-    return rc;
+    return rc == FBUS_EAGAIN ? FBUS_EBUSY : rc;
 }
 
 /*
@@ -155,8 +171,9 @@ static unsigned candidates(const fbus_writer *w, unsigned keep, unsigned order[F
 /* One atomic semop: nobody reads slot i, and now it is ours (undone if we die). */
 static int hold_slot(fbus_writer *w, unsigned i, uint64_t deadline)
 {
-    struct sembuf ops[2] = {
+    struct sembuf ops[3] = {
         {.sem_num = FBUS_SEM_READERS(i), .sem_op = 0, .sem_flg = IPC_NOWAIT},
+        {.sem_num = FBUS_SEM_BUSY(i), .sem_op = 0, .sem_flg = IPC_NOWAIT},
         {.sem_num = FBUS_SEM_BUSY(i), .sem_op = 1, .sem_flg = SEM_UNDO},
     };
     uint64_t now = fbus_now_ns();
@@ -165,7 +182,9 @@ static int hold_slot(fbus_writer *w, unsigned i, uint64_t deadline)
     /* A deadline means: wait for the readers to let go (only with lossless readers). */
     if (deadline)
         ops[0].sem_flg = 0;
-    while (semtimedop(w->semid, ops, 2, deadline ? &ts : NULL) != 0) {
+    while (semtimedop(w->seg.semid, ops, 3, deadline ? &ts : NULL) != 0) {
+        if (errno == EINVAL || errno == EIDRM)
+            return FBUS_EREMOVED;
         if (errno != EINTR)
             return errno == EAGAIN ? FBUS_EAGAIN : fbus__err_from_errno(errno);
     }
@@ -206,37 +225,55 @@ static int claim_failed(fbus_writer *w, int rc, int is_drop)
  */
 static int claim_fast(fbus_writer *w, struct fbus_wslot *slot)
 {
-    struct sembuf ops[2 + FBUS_LOSSLESS_MAX];
+    struct sembuf ops[3 + FBUS_LOSSLESS_MAX];
     unsigned order[FBUS_SLOTS_MAX];
 
     for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
         if (w->armed[k])
             return FBUS_EAGAIN;
-        ops[2 + k] = (struct sembuf){FBUS_SEM_LREG(k), 0, IPC_NOWAIT};
+        ops[3 + k] = (struct sembuf){FBUS_SEM_LREG(k), 0, IPC_NOWAIT};
     }
     if (candidates(w, 0, order) == 0)
         return FBUS_EAGAIN;
     ops[0] = (struct sembuf){FBUS_SEM_READERS(order[0]), 0, IPC_NOWAIT};
-    ops[1] = (struct sembuf){FBUS_SEM_BUSY(order[0]), 1, SEM_UNDO | IPC_NOWAIT};
-    if (semop(w->semid, ops, 2 + FBUS_LOSSLESS_MAX) != 0)
-        return FBUS_EAGAIN;
+    ops[1] = (struct sembuf){FBUS_SEM_BUSY(order[0]), 0, IPC_NOWAIT};
+    ops[2] = (struct sembuf){FBUS_SEM_BUSY(order[0]), 1, SEM_UNDO | IPC_NOWAIT};
+    if (semop(w->seg.semid, ops, 3 + FBUS_LOSSLESS_MAX) != 0)
+        return errno == EINVAL || errno == EIDRM ? FBUS_EREMOVED : FBUS_EAGAIN;
     w->claimed = (int)order[0];
     take_slot(w, order[0], slot);
     return 0;
 }
 
-int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
+/*
+ * No slot for a long time, or a busy count we did not take: whatever readers
+ * did to the slot set, a new segment and set end it (held frames stay valid
+ * in the old segment). Not for a zero-copy writer: its slots are a driver's
+ * buffers, and they cannot move under it.
+ */
+static int maybe_rotate(fbus_writer *w, uint64_t now)
+{
+    int rc;
+
+    if (w->zc_used || (!w->tampered && (!w->noslot_since || now - w->noslot_since < FBUS__WEDGE_NS)))
+        return FBUS_EAGAIN;
+    if ((rc = fbus__wseg_rotate(&w->seg, w->name, w->key, w->mode, w->slot_size)) != 0)
+        return rc;
+    w->tampered = 0;
+    w->noslot_since = 0;
+    memset(w->armed, 0, sizeof(w->armed));
+    load_seqs(w);
+    w->seg_first_seq = 0;
+    return 0;
+}
+
+static int claim_slow(fbus_writer *w, struct fbus_wslot *slot)
 {
     unsigned order[FBUS_SLOTS_MAX], keep, n;
     uint64_t deadline;
     int armed;
 
-    if (!w || !slot)
-        return -EINVAL;
-    if (w->claimed >= 0)
-        return FBUS_ESTATE;
-    if (claim_fast(w, slot) == 0)
-        return 0;
+    deadline = fbus_now_ns() + w->lossless_wait_ns;
     deadline = fbus_now_ns() + w->lossless_wait_ns;
     armed = fbus__wl_gate(w, deadline, &keep);
     n = candidates(w, keep, order);
@@ -255,7 +292,39 @@ int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
         take_slot(w, order[0], slot);
         return 0;
     }
-    return claim_failed(w, FBUS_ENOSLOT, 1);
+    return claim_failed(w, FBUS_ENOSLOT, 0);
+}
+
+int fbus_writer_claim(fbus_writer *w, struct fbus_wslot *slot)
+{
+    int rc;
+
+    if (!w || !slot)
+        return -EINVAL;
+    if (w->claimed >= 0)
+        return FBUS_ESTATE;
+    if (!w->tampered && (rc = claim_fast(w, slot)) != FBUS_EAGAIN) {
+        if (rc == 0)
+            w->noslot_since = 0;
+        return rc;
+    }
+    for (int round = 0;; round++) {
+        rc = round == 0 && w->tampered ? FBUS_ENOSLOT : claim_slow(w, slot);
+        if (rc == 0)
+            w->noslot_since = 0;
+        if (rc != FBUS_ENOSLOT || round > 0)
+            break;
+        uint64_t now = fbus_now_ns();
+        if (!w->noslot_since)
+            w->noslot_since = now;
+        if ((rc = maybe_rotate(w, now)) != 0) {
+            rc = rc == FBUS_EAGAIN ? FBUS_ENOSLOT : rc;
+            break;
+        }
+    }
+    if (rc == FBUS_ENOSLOT)
+        fbus_writer_count_drop(w);
+    return rc;
 }
 
 int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *slot)
@@ -271,6 +340,7 @@ int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *s
         return FBUS_ESTATE;
     if (w->zc & (1u << index))
         return FBUS_ENOSLOT;
+    w->zc_used = 1;
     fbus__wl_gate(w, fbus_now_ns() + w->lossless_wait_ns, &keep);
     n = candidates(w, keep, order);
     for (unsigned k = 0; k < n; k++) {
@@ -325,7 +395,16 @@ static int publish_slot(fbus_writer *w, unsigned i, size_t bytesused, uint64_t t
      * busy goes back to 0 before the slot becomes latest, so a reader never
      * finds the latest slot busy and spins; the semop orders the stores above.
      */
-    rc = fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+    rc = fbus__sem_op(w->seg.semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, FBUS_SEM_BUSY(i),
+                      0, IPC_NOWAIT);
+    if (rc == FBUS_EAGAIN) {
+        /* Someone else raised busy[i]: let go of ours, and move off this set soon. */
+        w->tampered = 1;
+        rc = fbus__sem_op(w->seg.semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX,
+                          0, 0);
+    }
+    if (rc == FBUS_ENOBUS)
+        rc = FBUS_EREMOVED;
     w->slot_seq[i] = w->next_seq;
     h->last_seq = w->next_seq;
     h->last_publish_ns = now;
@@ -342,7 +421,7 @@ static int give_back(fbus_writer *w, unsigned i)
 {
     fbus__wl_settle(w, w->slot_credits[i], 1);
     w->slot_credits[i] = 0;
-    return fbus__sem_op(w->semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+    return fbus__sem_op(w->seg.semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
 }
 
 int fbus_writer_commit(fbus_writer *w, size_t bytesused, uint64_t timestamp_ns)
@@ -489,10 +568,12 @@ int fbus_writer_close(fbus_writer *w)
     if (!w->keep) {
         if (shmctl(w->seg.shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
             rc = -errno;
-        if (semctl(w->semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM && !rc)
+        if (semctl(w->seg.semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM && !rc)
+            rc = -errno;
+        if (semctl(w->role_semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM && !rc)
             rc = -errno;
     } else {
-        drop_role(w->semid);
+        drop_role(w->role_semid);
     }
     shmdt(w->seg.base);
     free(w);

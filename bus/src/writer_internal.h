@@ -13,7 +13,7 @@ struct fbus_writer {
     unsigned mode;
     int keep;
     uint32_t slot_size; /* as asked in the options */
-    int semid;
+    int role_semid; /* the role set under the key; the slot set is seg.semid */
     struct fbus__wseg seg;
     int claimed;  /* slot of fbus_writer_claim(), or -1 */
     uint32_t zc;  /* bit i: slot i claimed by fbus_writer_claim_index() */
@@ -27,6 +27,10 @@ struct fbus_writer {
     uint64_t seg_first_seq; /* first frame of this segment after a format change; 0: none */
     uint32_t credits; /* bit k: a credit of reader k taken by the claim under way */
     uint32_t slot_credits[FBUS_SLOTS_MAX]; /* the same, per claimed slot, until commit */
+    uint64_t noslot_since; /* claim found no free slot since then; 0: it found one */
+    int tampered;          /* a busy count the writer did not take: rotate the slot set */
+    int zc_used;           /* claim_index() was used: slots may be queued to a driver */
+    uint32_t lagging;      /* bit k: lossless reader k made us wait out the bound: no more waits */
 };
 
 /* writer_lossless.c */

@@ -1,11 +1,17 @@
 /*
- * writer_lossless.c - the writer's side of lossless readers (DESIGN.md
- * section 3): arming them, taking one credit of each per frame (waiting, with
- * a bound, when one has none left), settling credits at commit, and letting
- * them drain before the bus is removed.
+ * writer_lossless.c - the writer's side of lossless readers (docs/design.md,
+ * "Lossless readers"): arming them, taking one credit of each per frame
+ * (waiting, with a bound, when one has none left), settling credits at
+ * commit, and letting them drain before the bus is removed.
+ *
+ * A reader that made the writer wait out its bound is "lagging": from then
+ * on the writer takes its credits without waiting (counting its drops) until
+ * it has caught up, so one stalled lossless reader costs the bus one bound,
+ * not one bound per frame.
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 
@@ -20,24 +26,36 @@
 static void arm(fbus_writer *w, unsigned k)
 {
     struct fbus_shm_lossless *l = &w->seg.hdr->lossless[k];
-    int p = semctl(w->semid, FBUS_SEM_LREG(k), GETPID), credits;
+    int p = semctl(w->seg.semid, FBUS_SEM_LREG(k), GETPID), credits;
 
     if (w->armed[k] && w->armed[k] == p)
         return;
     w->armed[k] = 0;
+    w->lagging &= ~(1u << k);
+    /*
+     * Registered by a process that is gone, yet still set: it was raised
+     * without SEM_UNDO (nothing this library does). Clear it, or it would
+     * hold index k, and the claim's fast path, for ever.
+     */
+    if (p > 0 && kill(p, 0) < 0 && errno == ESRCH) {
+        union fbus_semun zero = {.val = 0};
+        semctl(w->seg.semid, FBUS_SEM_LREG(k), SETVAL, zero);
+        FBUS_STORE_REL(&l->pid, 0);
+        return;
+    }
     if (p > 0 && l->pid == p) {
         w->cap[k] = l->credits ? l->credits : w->seg.slots;
         w->armed[k] = p;
         return;
     }
     FBUS_STORE_REL(&l->pid, 0);
-    if (p <= 0 || semctl(w->semid, FBUS_SEM_CREDIT(k), GETPID) != p)
+    if (p <= 0 || semctl(w->seg.semid, FBUS_SEM_CREDIT(k), GETPID) != p)
         return;
     /*
      * Not armed yet, it has taken no frame: its credit is what it was given, the
      * slot count it saw. That stays its total across a change of slot count.
      */
-    if ((credits = semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL)) <= 0)
+    if ((credits = semctl(w->seg.semid, FBUS_SEM_CREDIT(k), GETVAL)) <= 0)
         return;
     w->cap[k] = (unsigned)credits;
     l->credits = (uint32_t)credits;
@@ -50,6 +68,7 @@ static void arm(fbus_writer *w, unsigned k)
 static void disarm(fbus_writer *w, unsigned k)
 {
     w->armed[k] = 0;
+    w->lagging &= ~(1u << k);
     FBUS_STORE_REL(&w->seg.hdr->lossless[k].pid, 0);
 }
 
@@ -71,13 +90,13 @@ static int take_credit(fbus_writer *w, unsigned k, int had, uint64_t deadline)
         else if (deadline - now < slice)
             slice = deadline - now;
         struct timespec ts = fbus__ns_to_ts(slice);
-        if (semtimedop(w->semid, &op, 1, &ts) == 0) {
+        if (semtimedop(w->seg.semid, &op, 1, &ts) == 0) {
             w->credits |= 1u << k;
             return had > 1 ? had : 1;
         }
         if (errno != EAGAIN && errno != EINTR)
             return -1;
-        if (semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
+        if (semctl(w->seg.semid, FBUS_SEM_LREG(k), GETVAL) <= 0)
             return -1;
         if (op.sem_flg & IPC_NOWAIT)
             return 0;
@@ -95,7 +114,7 @@ void fbus__wl_settle(fbus_writer *w, uint32_t credits, int give_back)
     for (unsigned k = 0; credits && k < FBUS_LOSSLESS_MAX; k++) {
         if (!(credits & (1u << k)))
             continue;
-        fbus__sem_op(w->semid, FBUS_SEM_CREDIT(k), 1, SEM_UNDO | IPC_NOWAIT,
+        fbus__sem_op(w->seg.semid, FBUS_SEM_CREDIT(k), 1, SEM_UNDO | IPC_NOWAIT,
                      give_back ? USHRT_MAX : FBUS_SEM_CREDIT(k), -1, IPC_NOWAIT);
         credits &= ~(1u << k);
     }
@@ -120,23 +139,25 @@ static unsigned unconsumed_here(fbus_writer *w, unsigned k, int had, uint64_t de
             return n < w->seg.slots ? (unsigned)n : w->seg.slots - 1;
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
-        had = semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) + 1; /* + the one we took */
+        had = semctl(w->seg.semid, FBUS_SEM_CREDIT(k), GETVAL) + 1; /* + the one we took */
     }
 }
 
 /*
  * Before each frame: arms new lossless readers and takes a credit from each
  * armed one. *keep: how many of the newest frames must survive this claim.
- * Returns the number of armed readers.
+ * Returns the number of armed readers that are not lagging.
  */
 int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
 {
+    /* The set was checked to hold exactly FBUS_SEM_COUNT semaphores (trust.c). */
     unsigned short v[FBUS_SEM_COUNT];
     union fbus_semun arg = {.array = v};
+    uint64_t now = fbus_now_ns();
     int armed = 0;
 
     *keep = 0;
-    if (semctl(w->semid, 0, GETALL, arg) < 0)
+    if (semctl(w->seg.semid, 0, GETALL, arg) < 0)
         return 0;
     for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
         if (!v[FBUS_SEM_LREG(k)]) {
@@ -147,17 +168,26 @@ int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
         arm(w, k);
         if (!w->armed[k])
             continue;
-        int had = take_credit(w, k, v[FBUS_SEM_CREDIT(k)], deadline);
+        uint32_t bit = 1u << k;
+        /* Caught up (every frame given back): it may make us wait again. */
+        if ((w->lagging & bit) && v[FBUS_SEM_CREDIT(k)] >= w->cap[k])
+            w->lagging &= ~bit;
+        uint64_t until = w->lagging & bit ? now : deadline;
+        int had = take_credit(w, k, v[FBUS_SEM_CREDIT(k)], until);
         if (had < 0) {
             disarm(w, k);
             continue;
         }
-        armed++;
+        if (had == 0)
+            w->lagging |= bit;
+        /* Only readers that are keeping up may make claim wait for a slot. */
+        if (!(w->lagging & bit))
+            armed++;
         /*
          * Timed out: the oldest frame it has not consumed is overwritten. Its
          * credits count against what it was given, not the slot count now.
          */
-        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : unconsumed_here(w, k, had, deadline);
+        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : unconsumed_here(w, k, had, until);
         if (had == 0)
             w->seg.hdr->lossless[k].drops++;
         if (unconsumed > *keep)
@@ -175,8 +205,8 @@ void fbus__wl_drain(fbus_writer *w)
     uint64_t deadline = fbus_now_ns() + w->lossless_wait_ns;
 
     for (unsigned k = 0; k < FBUS_LOSSLESS_MAX; k++) {
-        while (w->armed[k] && semctl(w->semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
-               semctl(w->semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->cap[k] &&
+        while (w->armed[k] && semctl(w->seg.semid, FBUS_SEM_LREG(k), GETVAL) > 0 &&
+               semctl(w->seg.semid, FBUS_SEM_CREDIT(k), GETVAL) < (int)w->cap[k] &&
                fbus_now_ns() < deadline) {
             struct timespec ts = {0, 2000000};
             nanosleep(&ts, NULL);
