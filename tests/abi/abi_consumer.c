@@ -35,8 +35,8 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "abi_consumer: built for framebus %d.%d.%d (ABI %d, protocol %d), loaded %s "
                 "(ABI %u, protocol %u)\n",
-                FBUS_VERSION_MAJOR, FBUS_VERSION_MINOR, FBUS_VERSION_PATCH, FBUS_ABI,
-                FBUS_PROTOCOL, fbus_version_string(), fbus_abi(), fbus_protocol());
+                FBUS_VERSION_MAJOR, FBUS_VERSION_MINOR, FBUS_VERSION_PATCH, FBUS_ABI, FBUS_PROTOCOL,
+                fbus_version_string(), fbus_abi(), fbus_protocol());
         return 1;
     }
     printf("abi_consumer: framebus %s, ABI %u, protocol %u\n", fbus_version_string(), fbus_abi(),
