@@ -5,12 +5,13 @@
  *
  *   fbus-capture --bus NAME [--source SRC] [--size WxH] [--format FOURCC] [--fps N]
  *                [--slots N] [--mode OCTAL] [--count N] [--keep] [--verbose] [--reconnect]
- *                [--lossless-wait MS [--lossless-readers N]]
+ *                [--lossless-wait MS [--lossless-readers N]] [--key 0xKEY]
  *   fbus-capture --list [DEVICE]
  *
  * This file holds the options, the signals and the capture loop; the
- * sources live in src_*.c behind source.h. Exit codes: enum cap_exit, and
- * docs/capture.md.
+ * sources live in src_*.c behind source.h. Exit codes: enum cap_exit, the
+ * programs' common ones (README "Exit codes"); bus errors are worded by
+ * app_advice(), the same table fbus and fbus-view use.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "log.h"
 #include "source.h"
 
@@ -36,6 +38,7 @@ struct options {
     const char *source; /* NULL: the default camera */
     uint32_t width, height, fourcc;
     unsigned fps, slots, mode;
+    uint32_t key;   /* --key; 0: from the name */
     uint64_t count; /* 0: until stopped */
     int keep, verbose, reconnect;
     unsigned lossless_wait;    /* ms the writer waits for lossless readers; 0: the default */
@@ -70,7 +73,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: fbus-capture --bus NAME [--source SRC] [--size WxH] [--format FOURCC]\n"
                  "                    [--fps N] [--slots N] [--mode OCTAL] [--count N] [--keep]\n"
                  "                    [--verbose] [--reconnect]\n"
-                 "                    [--lossless-wait MS [--lossless-readers N]]\n"
+                 "                    [--lossless-wait MS [--lossless-readers N]] [--key 0xKEY]\n"
                  "       fbus-capture --list [DEVICE]\n"
                  "\n"
                  "SRC:  v4l2:/dev/videoN (default /dev/video0), test[:bars|still], png:GLOB or "
@@ -120,6 +123,19 @@ static int parse_mode(const char *s, unsigned *mode)
     if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || m > 0777 || (m & 0600) != 0600)
         return -1;
     *mode = (unsigned)m;
+    return 0;
+}
+
+/* --key: a System V key, for two bus names whose keys collide (README "Names and keys"). */
+static int parse_key(const char *s, uint32_t *key)
+{
+    char *end;
+
+    errno = 0;
+    unsigned long long k = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-' || k == 0 || k > UINT32_MAX)
+        return -1;
+    *key = (uint32_t)k;
     return 0;
 }
 
@@ -179,6 +195,10 @@ static int parse_one(int c, const char *arg, struct options *o)
     case 'c':
         return parse_u64(arg, 1, UINT64_MAX, &o->count)
                    ? bad_value("--count", arg, "want a number of frames from 1 up")
+                   : 0;
+    case 'K':
+        return parse_key(arg, &o->key)
+                   ? bad_value("--key", arg, "want a non-zero 32-bit number, e.g. 0xfb12ab34")
                    : 0;
     }
     return -1;
@@ -243,6 +263,7 @@ static const struct option long_options[] = {
     {"reconnect", no_argument, NULL, 'R'},
     {"lossless-wait", required_argument, NULL, 'L'},
     {"lossless-readers", required_argument, NULL, 'N'},
+    {"key", required_argument, NULL, 'K'},
     {"list", no_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -330,66 +351,26 @@ static int pick_source(struct capture *c)
     return -EINVAL;
 }
 
-static void bus_busy(const char *name)
+/* What to do about a failed fbus_writer_open(): the programs' common advice. */
+static int bus_error(const struct capture *c, int rc)
 {
-    struct fbus_info info;
-
-    if (fbus_info_get(name, 0, &info) == 0 && info.writer_alive)
-        app_log_error(TAG,
-                      "bus '%s' is busy: writer pid %d is alive; stop it or choose "
-                      "another --bus name",
-                      name, (int)info.writer_pid);
-    else
-        app_log_error(TAG,
-                      "bus '%s' is busy: another writer holds it; stop it or choose "
-                      "another --bus name",
-                      name);
+    if (rc == FBUS_ESIZE || rc == -ENOSPC)
+        app_log_error(TAG, "bus '%s': %u slots of %u bytes do not fit", c->o.bus, c->o.slots,
+                      c->fmt.sizeimage);
+    return app_bus_error(TAG, rc, APP_OP_WRITE, c->o.bus, c->o.key);
 }
 
-/* What to do about a failed fbus_writer_open(). */
-static void bus_error(const struct capture *c, int rc)
-{
-    const char *n = c->o.bus;
-
-    switch (rc) {
-    case FBUS_EBUSY:
-        bus_busy(n);
-        return;
-    case FBUS_ECOLLISION:
-        app_log_error(TAG,
-                      "bus '%s': its key 0x%08x is taken by another bus or program; "
-                      "choose another --bus name",
-                      n, fbus_key_from_name(n));
-        return;
-    case FBUS_EPERM:
-        app_log_error(TAG,
-                      "bus '%s': permission denied: it belongs to another user; run as "
-                      "that user, or have it removed ('fbus rm %s')",
-                      n, n);
-        return;
-    case FBUS_ECORRUPT:
-    case FBUS_EVERSION:
-        app_log_error(TAG,
-                      "bus '%s' exists but is unusable (%s): remove it with 'fbus rm %s "
-                      "--force'",
-                      n, fbus_strerror(rc), n);
-        return;
-    }
-    app_log_error(TAG,
-                  "cannot create bus '%s' (%u slots of %u bytes): %s; check the System V "
-                  "limits (sysctl kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.sem)",
-                  n, c->o.slots, c->fmt.sizeimage, fbus_strerror(rc));
-}
-
-/* Fails early on a live writer, before a camera is opened for nothing. */
-static int check_bus_free(const char *name)
+/*
+ * Fails early on a live writer (of this name, or of another name whose key
+ * collides), before a camera is opened for nothing. 0 or an exit code.
+ */
+static int check_bus_free(const struct capture *c)
 {
     struct fbus_info info;
+    int rc = fbus_info_get(c->o.bus, c->o.key, &info);
 
-    if (fbus_info_get(name, 0, &info) == 0 && info.writer_alive && !info.closed) {
-        bus_busy(name);
-        return FBUS_EBUSY;
-    }
+    if ((rc == 0 || rc == FBUS_ECOLLISION) && info.writer_alive && !info.closed)
+        return app_bus_error(TAG, rc ? rc : FBUS_EBUSY, APP_OP_WRITE, c->o.bus, c->o.key);
     return 0;
 }
 
@@ -404,10 +385,9 @@ static int open_bus(struct capture *c)
     wo.mode = c->o.mode;
     wo.keep = c->o.keep;
     wo.lossless_wait_ms = c->o.lossless_wait;
-    if ((rc = fbus_writer_open(&c->w, c->o.bus, &c->fmt, &wo)) != 0) {
-        bus_error(c, rc);
-        return rc;
-    }
+    wo.key = c->o.key;
+    if ((rc = fbus_writer_open(&c->w, c->o.bus, &c->fmt, &wo)) != 0)
+        return bus_error(c, rc);
     app_log_info(TAG, "bus '%s': %s %ux%u, %u bytes/line, %u slots, mode 0%03o, pid %d", c->o.bus,
                  fbus_fourcc_str(c->fmt.fourcc, name), c->fmt.width, c->fmt.height,
                  c->fmt.bytesperline, c->o.slots, c->o.mode, (int)getpid());
@@ -458,11 +438,9 @@ static int reopen(struct capture *c)
     }
     if (memcmp(&fmt, &c->fmt, sizeof(fmt)) != 0) {
         if ((rc = fbus_writer_set_format(c->w, &fmt, 0)) != 0) {
-            app_log_error(TAG,
-                          "the source came back with another format, and the bus "
-                          "cannot follow: %s",
-                          fbus_strerror(rc));
-            return CAP_EXIT_BUS;
+            app_log_error(TAG, "the source came back with another format, and the bus "
+                               "cannot follow");
+            return bus_error(c, rc);
         }
         c->fmt = fmt;
         app_log_info(TAG, "new format on the bus; readers follow it");
@@ -516,6 +494,20 @@ static void wait_lossless_readers(const struct capture *c)
     }
 }
 
+/*
+ * Whether next()'s error came from the bus, not the source: the bus was
+ * removed under the writer (fbus rm --force, ipcrm). Older libraries said so
+ * only as the -EINVAL/-EIDRM of the removed semaphore set.
+ */
+static int bus_removed(const struct capture *c, int rc)
+{
+    struct fbus_info info;
+
+    if (rc == FBUS_EREMOVED)
+        return 1;
+    return (rc == -EINVAL || rc == -EIDRM) && fbus_info_get(c->o.bus, c->o.key, &info) != 0;
+}
+
 /* Publishes until --count, a signal, or a fault. Returns an exit code. */
 static int run(struct capture *c)
 {
@@ -526,6 +518,9 @@ static int run(struct capture *c)
         rc = c->ops->next(c->src, c->w);
         if (rc == CAP_FRAME)
             c->published++;
+        /* Not re-made: whoever removed it meant it to go; a restart makes it again. */
+        if (rc < 0 && bus_removed(c, rc))
+            return app_bus_error(TAG, FBUS_EREMOVED, APP_OP_WRITE, c->o.bus, c->o.key);
         if (rc < 0 && !(c->o.reconnect && c->ops->can_reconnect)) {
             if (c->ops->can_reconnect)
                 app_log_error(TAG, "giving up (--reconnect keeps the bus up and retries)");
@@ -584,13 +579,13 @@ static int capture_main(struct capture *c)
     c->req.unpaced = c->o.lossless_wait && !c->o.fps;
     if (pick_source(c) != 0)
         return CAP_EXIT_SOURCE;
-    if (check_bus_free(c->o.bus) != 0)
-        return CAP_EXIT_BUS;
+    if ((ex = check_bus_free(c)) != 0)
+        return ex;
     if ((rc = c->ops->open(&c->src, &c->req, &c->fmt)) != 0)
         return exit_for_open(rc);
-    if (open_bus(c) != 0) {
+    if ((ex = open_bus(c)) != 0) {
         c->ops->close(c->src);
-        return CAP_EXIT_BUS;
+        return ex;
     }
     if (c->ops->start && (rc = c->ops->start(c->src, c->w)) != 0) {
         c->ops->close(c->src);
@@ -602,10 +597,13 @@ static int capture_main(struct capture *c)
     if (g_stop)
         app_log_info(TAG, "stopping on %s", strsignal(g_stop));
     app_log_info(TAG, "%" PRIu64 " frames published, %" PRIu64 " dropped; bus '%s' %s",
-                 c->published, dropped, c->o.bus, c->o.keep ? "kept (closed)" : "removed");
+                 c->published, dropped, c->o.bus,
+                 ex == APP_EXIT_GONE ? "gone"
+                 : c->o.keep         ? "kept (closed)"
+                                     : "removed");
     report_cpu(c);
     c->ops->close(c->src);
-    if ((rc = fbus_writer_close(c->w)) != 0) {
+    if ((rc = fbus_writer_close(c->w)) != 0 && ex != APP_EXIT_GONE) {
         app_log_error(TAG, "closing bus '%s': %s", c->o.bus, fbus_strerror(rc));
         return ex ? ex : CAP_EXIT_ERROR;
     }

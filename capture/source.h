@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "advice.h"
 #include "framebus/framebus.h"
 
 /* What the user asked for (0 or NULL: the source's default). */
@@ -74,14 +75,17 @@ extern const struct cap_source_ops cap_source_v4l2;
 int cap_v4l2_list(const char *device);
 #endif
 
-/* Exit codes of fbus-capture (docs/capture.md, "Exit codes"). */
+/*
+ * Exit codes of fbus-capture: the programs' common ones (common/advice.h,
+ * README "Exit codes"); a bus that cannot be made exits with
+ * app_exit_code() of the library's error (busy 5, collision 6, permission 7...).
+ */
 enum cap_exit {
-    CAP_EXIT_OK = 0,     /* stopped as asked: --count reached, SIGINT or SIGTERM */
-    CAP_EXIT_ERROR = 1,  /* unexpected failure: out of memory, a system call */
-    CAP_EXIT_USAGE = 2,  /* bad command line: option, value, --bus name, --mode */
-    CAP_EXIT_SOURCE = 3, /* the source cannot be opened: device, format, size, files */
-    CAP_EXIT_BUS = 4,    /* the bus cannot be made: busy, collision, permission, size */
-    CAP_EXIT_LOST = 5,   /* the source failed while running (and no --reconnect) */
+    CAP_EXIT_OK = APP_EXIT_OK,         /* stopped as asked: --count reached, SIGINT or SIGTERM */
+    CAP_EXIT_ERROR = APP_EXIT_ERROR,   /* unexpected failure: out of memory, a system call */
+    CAP_EXIT_USAGE = APP_EXIT_USAGE,   /* bad command line: option, value, --bus name, --mode */
+    CAP_EXIT_SOURCE = APP_EXIT_SOURCE, /* the source cannot be opened: device, format, files */
+    CAP_EXIT_LOST = APP_EXIT_LOST,     /* the source failed while running (and no --reconnect) */
 };
 
 #endif

@@ -24,8 +24,8 @@
 namespace
 {
 
-/* Exit codes, docs/capture.md. */
-enum { EX_OK = 0, EX_USAGE = 2, EX_SOURCE = 3, EX_BUS = 4 };
+/* Exit codes, README "Exit codes" (common/advice.h). */
+enum { EX_OK = 0, EX_USAGE = 2, EX_BUSY = 5, EX_GONE = 8, EX_SOURCE = 9 };
 
 std::vector<std::string> capture(const std::vector<std::string> &args)
 {
@@ -325,7 +325,7 @@ TEST_F(Capture, SecondWriterIsToldThePidOfTheLiveOne)
         fbus_spawn(capture({"--bus", n, "--source", "test", "--size", "160x120", "--fps", "50"}));
     ASSERT_TRUE(wait_published(n, 1));
     ProgResult res = fbus_run(capture({"--bus", n, "--source", "test"}));
-    EXPECT_EQ(EX_BUS, res.status);
+    EXPECT_EQ(EX_BUSY, res.status);
     EXPECT_NE(std::string::npos, res.err.find("busy")) << res.err;
     EXPECT_NE(std::string::npos, res.err.find("writer pid " + std::to_string(pid))) << res.err;
     kill(pid, SIGTERM);

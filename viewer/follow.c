@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "advice.h"
 #include "log.h"
 
 #define MS               1000000ull
@@ -42,25 +43,17 @@ void follow_fini(struct follow *f)
     f->r = NULL;
 }
 
-static const char *advice(int err)
+/* What err means for this bus and what to do: the programs' common table (common/advice.h). */
+static const char *advice(const struct follow *f, int err, char *buf, size_t len)
 {
-    switch (err) {
-    case FBUS_EPERM:
-        return "ask for read access (the writer's --mode) or run as the bus owner";
-    case FBUS_ECORRUPT:
-        return "if no writer uses it any more, remove it with 'fbus rm'";
-    case FBUS_EVERSION:
-        return "restart the writer with this framebus version";
-    case FBUS_ECOLLISION:
-        return "another bus or program owns this key; choose another --bus name";
-    default:
-        return "retrying";
-    }
+    return app_advice(err, APP_OP_READ, f->bus, 0, buf, len);
 }
 
 /* Says once on stderr what the follower is doing now. */
 static void set_state(struct follow *f, enum follow_state s, int err)
 {
+    char why[512];
+
     if (f->state == s && (s != FOLLOW_FAILED || f->err == err))
         return;
     f->state = s;
@@ -80,8 +73,8 @@ static void set_state(struct follow *f, enum follow_state s, int err)
         app_log_info(TAG, "bus '%s': closed by its writer; waiting for it to reopen", f->bus);
         break;
     case FOLLOW_FAILED:
-        app_log_error(TAG, "bus '%s': %s (%s); %s", f->bus, fbus_strerror(err), fbus_err_name(err),
-                      advice(err));
+        app_log_error(TAG, "bus '%s': %s (%s; retrying)", f->bus, advice(f, err, why, sizeof(why)),
+                      fbus_err_name(err));
         break;
     case FOLLOW_STARTING:
         break;

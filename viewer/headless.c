@@ -62,14 +62,14 @@ static int no_frame(const struct follow *f, const char *what, int ms)
                       "%s: no bus '%s' after %d ms; is its writer running? "
                       "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
                       what, b, ms, b);
-        return VIEW_EXIT_NOFRAME;
+        return APP_EXIT_NOBUS;
     case FOLLOW_GONE:
         app_log_error(TAG, "%s: bus '%s': writer gone, no frame for %d ms", what, b, ms);
-        return VIEW_EXIT_NOFRAME;
+        return APP_EXIT_GONE;
     case FOLLOW_CLOSED:
         app_log_error(TAG, "%s: bus '%s' was closed by its writer, no frame for %d ms", what, b,
                       ms);
-        return VIEW_EXIT_NOFRAME;
+        return APP_EXIT_GONE;
     case FOLLOW_LIVE:
         app_log_error(TAG, "%s: bus '%s': the writer is alive but sent no frame for %d ms", what, b,
                       ms);
@@ -77,8 +77,10 @@ static int no_frame(const struct follow *f, const char *what, int ms)
     case FOLLOW_FAILED:
         break;
     }
-    app_log_error(TAG, "%s: bus '%s': %s", what, b, fbus_strerror(f->err));
-    return VIEW_EXIT_BUS;
+    char advice[512];
+    app_log_error(TAG, "%s: bus '%s': %s", what, b,
+                  app_advice(f->err, APP_OP_READ, b, 0, advice, sizeof(advice)));
+    return app_exit_code(f->err);
 }
 
 /*

@@ -9,14 +9,15 @@
 #include <signal.h>
 #include <stdint.h>
 
-/* Exit codes, documented in docs/viewer.md. */
+#include "advice.h"
+
+/* Exit codes: the programs' common ones (common/advice.h, README "Exit codes"). */
 enum view_exit {
-    VIEW_EXIT_OK = 0,
-    VIEW_EXIT_OUTPUT = 1,  /* the output (PNG, directory, index) could not be written */
-    VIEW_EXIT_USAGE = 2,   /* bad command line */
-    VIEW_EXIT_NOFRAME = 3, /* no bus, no writer or no frame within --timeout */
-    VIEW_EXIT_BUS = 4,     /* the bus is unusable: permission, corrupt, another name's key */
-    VIEW_EXIT_INTERNAL = 5 /* out of memory, SDL failed after it had started... */
+    VIEW_EXIT_OK = APP_EXIT_OK,
+    VIEW_EXIT_OUTPUT = APP_EXIT_ERROR, /* the output (PNG, directory, index) could not be written */
+    VIEW_EXIT_USAGE = APP_EXIT_USAGE,  /* bad command line */
+    VIEW_EXIT_NOFRAME = APP_EXIT_TIMEOUT, /* stopped, or the writer sent no frame in --timeout */
+    VIEW_EXIT_INTERNAL = APP_EXIT_ERROR   /* out of memory, SDL failed after it had started... */
 };
 
 struct view_opts {

@@ -7,9 +7,8 @@
  *   fbus snap NAME FILE.png [--timeout MS] [--key 0xKEY]
  *   fbus wait NAME --seq N [--timeout MS] [--key 0xKEY]
  *
- * Exit codes (README "The fbus tool"): 0 ok, 1 other error, 2 usage,
- * 3 no such bus, 4 timed out / no frame, 5 busy (live writer), 6 corrupt or
- * foreign segment, 7 permission denied, 8 writer gone or bus closed.
+ * Exit codes: enum app_exit (common/advice.h), the same for every framebus
+ * program (README "Exit codes"); what to do about an error: app_advice().
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advice.h"
 #include "framebus/framebus.h"
 #include "log.h"
 #include "png_io.h"
-
-enum { EX_OK, EX_ERR, EX_USAGE, EX_NOBUS, EX_TIMEOUT, EX_BUSY, EX_CORRUPT, EX_PERM, EX_GONE };
 
 struct args {
     const char *name;
@@ -42,69 +40,27 @@ static int usage(FILE *out)
                  "       fbus snap NAME FILE.png [--timeout MS] [--key 0xKEY]\n"
                  "       fbus wait NAME --seq N [--timeout MS] [--key 0xKEY]\n"
                  "       fbus --version\n");
-    return out == stdout ? EX_OK : EX_USAGE;
+    return out == stdout ? APP_EXIT_OK : APP_EXIT_USAGE;
 }
 
-/* Exit code for a library error. */
-static int exit_code(int rc)
+/* One message a user can act on, for the errors every command meets; returns the exit code. */
+static int fail(const struct args *a, int op, int rc)
 {
-    switch (rc) {
-    case FBUS_ENOBUS:
-    case FBUS_ENAME:
-        return EX_NOBUS;
-    case FBUS_ETIMEDOUT:
-    case FBUS_EAGAIN:
-        return EX_TIMEOUT;
-    case FBUS_EBUSY:
-        return EX_BUSY;
-    case FBUS_ECORRUPT:
-    case FBUS_EVERSION:
-    case FBUS_ECOLLISION:
-        return EX_CORRUPT;
-    case FBUS_EPERM:
-        return EX_PERM;
-    case FBUS_EWRITER_GONE:
-    case FBUS_ECLOSED:
-        return EX_GONE;
-    default:
-        return EX_ERR;
-    }
-}
-
-/* One message a user can act on, for the errors every command meets. */
-static int fail(const char *name, int rc)
-{
-    const char *hint = "";
-
-    switch (rc) {
-    case FBUS_ENOBUS:
-        hint = "; is its writer (fbus-capture) running? 'fbus ls' lists the buses";
-        break;
-    case FBUS_ENAME:
-        hint = " (bus names are 1-31 characters of a-z 0-9 _ . -)";
-        break;
-    case FBUS_EPERM:
-        hint = "; the bus's mode does not admit this user: ask its owner for the group, "
-               "or run as the owner";
-        break;
-    case FBUS_ECORRUPT:
-    case FBUS_EVERSION:
-        hint = "; remove it with 'fbus rm NAME --force' and restart the writer";
-        break;
-    case FBUS_ECOLLISION:
-        hint = "; the key belongs to another bus or program: pick another name or --key";
-        break;
-    case FBUS_EWRITER_GONE:
-        hint = "; restart the writer, or remove the stale bus with 'fbus rm NAME'";
-        break;
-    }
-    app_log_error(NULL, "bus '%s': %s%s", name ? name : "?", fbus_strerror(rc), hint);
-    return exit_code(rc);
+    return app_bus_error(NULL, rc, op, a->name, a->key);
 }
 
 static const char *fourcc(uint32_t f, char buf[5])
 {
     return f ? fbus_fourcc_str(f, buf) : "-";
+}
+
+/* A segment that failed validation: what is known of it (key, owner, mode) and why. */
+static void ls_bad_row(const struct fbus_info *i, int rc)
+{
+    const char *why = rc == FBUS_EPERM ? "no permission" : fbus_strerror(rc);
+
+    printf("%-16s 0x%08x %6d  (%s: owner uid %u, mode 0%03o)\n", i->name[0] ? i->name : "?", i->key,
+           i->shmid, why, i->uid, i->mode);
 }
 
 static int ls_row(const struct fbus_info *i, int rc, void *ctx)
@@ -113,8 +69,7 @@ static int ls_row(const struct fbus_info *i, int rc, void *ctx)
 
     (void)ctx;
     if (rc != 0) {
-        printf("%-16s 0x%08x %6d  (%s)\n", i->name[0] ? i->name : "?", i->key, i->shmid,
-               fbus_strerror(rc));
+        ls_bad_row(i, rc);
         return 0;
     }
     snprintf(geom, sizeof(geom), "%ux%u", i->format.width, i->format.height);
@@ -134,9 +89,9 @@ static int cmd_ls(void)
     if (n < 0) {
         app_log_error(NULL, "cannot scan /proc/sysvipc/shm: %s (is /proc mounted?)",
                       fbus_strerror(n));
-        return EX_ERR;
+        return APP_EXIT_ERROR;
     }
-    return EX_OK;
+    return APP_EXIT_OK;
 }
 
 static void print_json(const struct fbus_info *i)
@@ -148,6 +103,8 @@ static void print_json(const struct fbus_info *i)
            "\"sizeimage\":%u},",
            i->name, i->key, i->shmid, i->semid, fourcc(i->format.fourcc, fcc), i->format.width,
            i->format.height, i->format.bytesperline, i->format.sizeimage);
+    printf("\"abi\":%u,\"library_abi\":%u,\"library_protocol\":%u,", i->abi_version, fbus_abi(),
+           fbus_protocol());
     printf("\"slots\":%u,\"slot_capacity\":%" PRIu64 ",\"segment_size\":%" PRIu64
            ",\"mode\":\"0%03o\",\"uid\":%u,\"readers\":%d,\"writer_pid\":%d,"
            "\"writer_alive\":%s,\"closed\":%s,\"superseded\":%s,",
@@ -176,6 +133,8 @@ static void print_text(const struct fbus_info *i)
     printf("format:     %s %ux%u, %u bytes/line, %u bytes/frame\n",
            fourcc(i->format.fourcc, fcc), i->format.width, i->format.height,
            i->format.bytesperline, i->format.sizeimage);
+    printf("protocol:   %u (this fbus: %u), library ABI %u\n", i->abi_version, fbus_protocol(),
+           fbus_abi());
     printf("slots:      %u x %" PRIu64 " bytes (segment %" PRIu64 " bytes)\n", i->slots,
            i->slot_capacity, i->segment_size);
     printf("writer:     pid %d, %s%s%s\n", i->writer_pid, i->writer_alive ? "alive" : "dead",
@@ -200,40 +159,79 @@ static int cmd_info(const struct args *a)
     int rc = fbus_info_get(a->name, a->key, &info);
 
     if (rc != 0)
-        return fail(a->name, rc);
+        return fail(a, APP_OP_INSPECT, rc);
     if (a->json)
         print_json(&info);
     else
         print_text(&info);
-    return EX_OK;
+    return APP_EXIT_OK;
 }
 
 static int cmd_rm(const struct args *a)
 {
-    struct fbus_info info;
     int rc = fbus_remove(a->name, a->key, a->force);
 
-    if (rc == FBUS_EBUSY) {
-        fbus_info_get(a->name, a->key, &info);
-        app_log_error(NULL,
-                      "bus '%s' is busy: writer pid %d is alive; stop it first, or use "
-                      "--force (its readers then get 'writer gone')",
-                      a->name, info.writer_pid);
-        return EX_BUSY;
-    }
     if (rc != 0)
-        return fail(a->name, rc);
+        return fail(a, APP_OP_REMOVE, rc);
     printf("removed bus '%s'\n", a->name);
-    return EX_OK;
+    return APP_EXIT_OK;
 }
 
+/*
+ * A follow reader: open succeeds before the bus exists, and one acquire
+ * waits, within its timeout, for the bus to be made and then for the frame.
+ */
 static int open_reader(const struct args *a, fbus_reader **r)
 {
     struct fbus_reader_opts o;
 
     fbus_reader_opts_init(&o);
     o.key = a->key;
+    o.follow = 1;
     return fbus_reader_open(r, a->name, &o);
+}
+
+/* Why an acquire of `what` ended without it: which of bus and frame never came. */
+static int no_frame(const struct args *a, fbus_reader *r, int rc, const char *what)
+{
+    struct fbus_reader_status st;
+
+    if (rc == FBUS_ENOBUS && app_bus_shmid(a->name, a->key) < 0) {
+        app_log_error(NULL,
+                      "bus '%s' never appeared within %d ms; is its writer running? "
+                      "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
+                      a->name, a->timeout_ms, a->name);
+        return APP_EXIT_NOBUS;
+    }
+    if (rc != FBUS_ETIMEDOUT)
+        return fail(a, APP_OP_READ, rc);
+    memset(&st, 0, sizeof(st));
+    fbus_reader_status(r, &st);
+    app_log_error(NULL,
+                  "bus '%s' is there (writer pid %d, last frame %" PRIu64 ") but %s came "
+                  "within %d ms; is the writer stalled? (try a longer --timeout)",
+                  a->name, (int)st.writer_pid, st.last_seq, what, a->timeout_ms);
+    return APP_EXIT_TIMEOUT;
+}
+
+/* What app_png_write_frame()'s rc means for frame f, and the exit code. */
+static int write_failed(const struct args *a, const struct fbus_frame *f, int rc)
+{
+    char fcc[5];
+
+    if (rc == FBUS_ESIZE)
+        app_log_error(NULL,
+                      "bus '%s': frame %" PRIu64 " is shorter than its format: %zu bytes, "
+                      "%s %ux%u needs %u; its writer published a short frame",
+                      a->name, f->seq, f->bytesused, fourcc(f->format.fourcc, fcc), f->format.width,
+                      f->format.height, f->format.sizeimage);
+    else if (rc == FBUS_EFORMAT)
+        app_log_error(NULL, "cannot write '%s': %s frames are not decoded; capture a raw format",
+                      a->file, fourcc(f->format.fourcc, fcc));
+    else
+        app_log_error(NULL, "cannot write '%s': %s (check the directory exists and is writable)",
+                      a->file, fbus_strerror(rc));
+    return rc == FBUS_ESIZE ? APP_EXIT_CORRUPT : APP_EXIT_ERROR;
 }
 
 static int cmd_snap(const struct args *a)
@@ -243,51 +241,43 @@ static int cmd_snap(const struct args *a)
     int rc;
 
     if ((rc = open_reader(a, &r)) != 0)
-        return fail(a->name, rc);
+        return fail(a, APP_OP_READ, rc);
     if ((rc = fbus_reader_acquire(r, &f, 0, a->timeout_ms)) != 0) {
+        rc = no_frame(a, r, rc, "no frame");
         fbus_reader_close(r);
-        if (rc == FBUS_ETIMEDOUT)
-            app_log_error(NULL,
-                          "bus '%s': no frame within %d ms; is the writer stalled? "
-                          "(try a longer --timeout)",
-                          a->name, a->timeout_ms);
-        return rc == FBUS_ETIMEDOUT ? EX_TIMEOUT : fail(a->name, rc);
+        return rc;
     }
     rc = app_png_write_frame(a->file, &f.format, f.data, f.bytesused);
+    if (rc != 0)
+        rc = write_failed(a, &f, rc);
+    else
+        printf("wrote %s: frame %" PRIu64 ", %ux%u\n", a->file, f.seq, f.format.width,
+               f.format.height);
     fbus_reader_release(r, &f);
     fbus_reader_close(r);
-    if (rc != 0) {
-        app_log_error(NULL, "cannot write '%s': %s%s", a->file, fbus_strerror(rc),
-                      rc == FBUS_EFORMAT ? " (MJPEG frames are not decoded; capture a raw format)"
-                                         : " (check the directory exists and is writable)");
-        return EX_ERR;
-    }
-    printf("wrote %s: frame %" PRIu64 ", %ux%u\n", a->file, f.seq, f.format.width,
-           f.format.height);
-    return EX_OK;
+    return rc;
 }
 
 /* Blocks until frame seq (or a later one) is published; prints the one seen. */
 static int cmd_wait(const struct args *a)
 {
+    char what[64];
     struct fbus_frame f;
     fbus_reader *r;
     int rc;
 
     if ((rc = open_reader(a, &r)) != 0)
-        return fail(a->name, rc);
-    rc = fbus_reader_acquire(r, &f, a->seq ? a->seq - 1 : 0, a->timeout_ms);
+        return fail(a, APP_OP_READ, rc);
+    rc = fbus_reader_acquire(r, &f, a->seq - 1, a->timeout_ms);
     if (rc == 0) {
         printf("%" PRIu64 "\n", f.seq);
         fbus_reader_release(r, &f);
+    } else {
+        snprintf(what, sizeof(what), "frame %" PRIu64 " never", a->seq);
+        rc = no_frame(a, r, rc, what);
     }
     fbus_reader_close(r);
-    if (rc == FBUS_ETIMEDOUT) {
-        app_log_error(NULL, "bus '%s': frame %" PRIu64 " not published within %d ms", a->name,
-                      a->seq, a->timeout_ms);
-        return EX_TIMEOUT;
-    }
-    return rc ? fail(a->name, rc) : EX_OK;
+    return rc;
 }
 
 static int parse_u64(const char *s, uint64_t *v, int base)
@@ -357,7 +347,7 @@ int main(int argc, char **argv)
     cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("fbus %s\n", fbus_version_string());
-        return EX_OK;
+        return APP_EXIT_OK;
     }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
         return usage(stdout);

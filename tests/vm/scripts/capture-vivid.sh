@@ -11,8 +11,8 @@
 #  4. NV12 and YU12 (planar layouts from G_FMT);
 #  5. bad input on a real device: a size or format it cannot give, a busy device, a busy bus;
 #  6. faults, with vivid's error-injection controls: unplug ("Disconnect") without --reconnect
-#     (exit 5) and with it (the bus stays up, frames resume when vivid plugs the device back
-#     in); a camera that stops delivering (every buffer dropped: poll timeout, exit 5); a frame
+#     (exit 10) and with it (the bus stays up, frames resume when vivid plugs the device back
+#     in); a camera that stops delivering (every buffer dropped: poll timeout, exit 10); a frame
 #     flagged as an error (dropped, counted); a fatal streaming error (--reconnect restarts the
 #     stream); rmmod while streaming (refused);
 #  7. CPU time per frame, from --verbose.
@@ -164,18 +164,18 @@ done
 ipc_clean
 
 step "5. bad input on a real device"
-expect_exit 3 "cannot deliver 123x45" fbus-capture --bus bad --source /dev/video0 --size 123x45
-expect_exit 3 "cannot deliver MJPG" fbus-capture --bus bad --source /dev/video0 --format MJPG
+expect_exit 9 "cannot deliver 123x45" fbus-capture --bus bad --source /dev/video0 --size 123x45
+expect_exit 9 "cannot deliver MJPG" fbus-capture --bus bad --source /dev/video0 --format MJPG
 fbus-capture --bus cam4 --source /dev/video0 --size 320x180 2>/tmp/c6.txt &
 cap=$!
 wait_for /tmp/c6.txt "bus 'cam4'" 60
-expect_exit 3 "busy" fbus-capture --bus other --source /dev/video0 --size 320x180
-expect_exit 4 "writer pid $cap is alive" fbus-capture --bus cam4 --source test
+expect_exit 9 "busy" fbus-capture --bus other --source /dev/video0 --size 320x180
+expect_exit 5 "writer pid $cap is alive" fbus-capture --bus cam4 --source test
 kill -TERM $cap
 wait $cap
 ipc_clean
 
-step "6a. unplugged, no --reconnect: a clear message, exit 5"
+step "6a. unplugged, no --reconnect: a clear message, exit 10"
 # vivid's "Disconnect" control: poll and DQBUF fail with ENODEV, open too, until the last user
 # closes the device; then vivid registers it again, as if plugged back in.
 fbus-capture --bus cam5 --source /dev/video0 --size 320x180 --slots 4 2>/tmp/c7.txt &
@@ -186,7 +186,7 @@ vm-reader press /dev/video0 Disconnect
 rc=0
 wait $cap || rc=$?
 cat /tmp/c7.txt
-[ $rc = 5 ] || die "exit $rc after the unplug, not 5"
+[ $rc = 10 ] || die "exit $rc after the unplug, not 10"
 grep -q "the camera is gone" /tmp/c7.txt || die "no unplug message"
 ipc_clean
 
@@ -237,10 +237,10 @@ rc=0
 wait $cap || rc=$?
 cat /tmp/c10.txt
 vm-reader set /dev/video0 "$DROP" 0
-[ $rc = 5 ] || die "exit $rc after the camera stopped, not 5"
+[ $rc = 10 ] || die "exit $rc after the camera stopped, not 10"
 grep -q "no frame for 3.0 s: the camera stopped delivering" /tmp/c10.txt || die "no stall message"
 ipc_clean
-note "camera stopped (vivid drops every buffer): $(grep -o 'no frame for.*delivering' /tmp/c10.txt), exit 5"
+note "camera stopped (vivid drops every buffer): $(grep -o 'no frame for.*delivering' /tmp/c10.txt), exit 10"
 
 step "6d. frames the driver flags as broken are dropped and counted"
 fbus-capture --bus cam9 --source /dev/video0 --size 320x180 --count 20 --keep 2>/tmp/c11.txt &
