@@ -26,7 +26,17 @@ if(NOT FBUS_SYSROOT AND NOT "$ENV{FBUS_SYSROOT}" STREQUAL "")
 endif()
 # CMake re-reads this file for every try_compile project, which sees no cache variables
 # unless they are listed here.
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES FBUS_SYSROOT FBUS_QEMU_LD_PREFIX)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES FBUS_SYSROOT FBUS_QEMU_LD_PREFIX FBUS_TIME64)
+
+# FBUS_TIME64=ON: a 64-bit time_t on a 32-bit target, as armhf distributions build from
+# Debian 13 on (and musl always does): glibc wants -D_TIME_BITS=64 with -D_FILE_OFFSET_BITS=64.
+# Such a program shares a bus with 32-bit time_t ones (the shared layout has no time_t in it);
+# scripts/cross-test --time64 armhf builds and tests it. A no-op on 64-bit targets.
+if(FBUS_TIME64)
+    foreach(lang C CXX)
+        string(APPEND CMAKE_${lang}_FLAGS_INIT " -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64")
+    endforeach()
+endif()
 
 # Programs (pkg-config, qemu, python...) always come from the build machine.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
