@@ -14,7 +14,7 @@
  *             at least MS ms (default 300) and uses less CPU than PERCENT (10) of the
  *             wall time (getrusage): a futex timeout the kernel misreads returns at once
  *             and the library spins to its deadline. Measured under qemu-arm with a
- *             64-bit time_t: 17-20 % of the wall time with that bug, 0.2-0.4 % without;
+ *             64-bit time_t: 17-25 % of the wall time with that bug, 0.2-0.5 % without;
  *   semtimedop  libc's semtimedop with a MS ms timeout waits as long, with as little CPU.
  * Then "roundtrip: N passed, N failed"; exits 0 only if every check passed. The bus is
  * removed on every path (fbus_remove with force).
