@@ -236,3 +236,38 @@ int fbus_fourcc_known(uint32_t fourcc)
 {
     return fbus__fmt_lookup(fourcc) != NULL;
 }
+
+/*
+ * V4L2's single-buffer layouts grow with a padded bytesperline: NV12's
+ * chroma follows the luma at the same stride, YU12's planes at half of it;
+ * each plane's stride scales as plane 0's does.
+ */
+int fbus_format_from_driver(struct fbus_format *fmt, uint32_t fourcc, uint32_t width,
+                            uint32_t height, uint32_t bytesperline, uint32_t sizeimage)
+{
+    int rc = fbus_format_init(fmt, fourcc, width, height);
+    const struct fbus__fmt_desc *d = fbus__fmt_lookup(fourcc);
+
+    if (rc != 0)
+        return rc;
+    if (d->plane[0].bpp != 0 && bytesperline && bytesperline != fmt->bytesperline) {
+        uint32_t tight0 = fmt->plane_stride[0];
+        uint64_t off = 0;
+        if (bytesperline < tight0)
+            return FBUS_EFORMAT;
+        for (unsigned p = 0; p < fmt->nplanes; p++) {
+            uint64_t stride = (uint64_t)fmt->plane_stride[p] * bytesperline / tight0;
+            fmt->plane_offset[p] = (uint32_t)off;
+            fmt->plane_stride[p] = (uint32_t)stride;
+            off += stride * plane_rows(d, p, height);
+            if (off > UINT32_MAX)
+                return FBUS_EFORMAT;
+        }
+        fmt->bytesperline = bytesperline;
+        fmt->sizeimage = (uint32_t)off;
+    }
+    /* Room for all the driver may write: its sizeimage can exceed the planes. */
+    if (sizeimage > fmt->sizeimage || (d->plane[0].bpp == 0 && sizeimage))
+        fmt->sizeimage = sizeimage;
+    return fbus_format_check(fmt);
+}

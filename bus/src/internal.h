@@ -55,6 +55,19 @@ int fbus__slotset_trust(int semid, uint32_t expect_uid, unsigned seg_mode);
 int fbus__proc_shm(uint32_t key, struct fbus__objinfo *o);
 int fbus__proc_sem(uint32_t key, struct fbus__objinfo *o);
 
+/*
+ * rate.c - one way to count a rate, for the writer's publish rate and a
+ * reader's acquire rate: events over windows of about a second.
+ */
+struct fbus__rate {
+    uint64_t start_ns, events;
+    uint64_t milli; /* events per second x1000 over the last closed window */
+};
+/* Counts one event at now; returns 1 when a window closed and milli changed. */
+int fbus__rate_tick(struct fbus__rate *r, uint64_t now);
+/* milli as events per second, 0 if the last window closed more than 2 s before now. */
+double fbus__rate_fps(const struct fbus__rate *r, uint64_t now);
+
 /* validate.c */
 int fbus__validate(const void *base, uint64_t real_size, struct fbus_segview *view);
 

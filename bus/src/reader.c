@@ -62,6 +62,7 @@ struct fbus_reader {
     uint64_t last_out;  /* seq of the last frame handed out; 0: none */
     int renumbered;     /* moved to an unrelated bus: its numbers start again */
     uint64_t frames, missed;
+    struct fbus__rate rate; /* frames acquired per second */
     struct fbus_format nofmt; /* what fbus_reader_format() gives without a bus */
 };
 
@@ -476,6 +477,7 @@ static void hand_out(fbus_reader *r, struct fbus_frame *f)
     r->last_out = f->seq;
     r->frames++;
     r->missed += f->missed;
+    fbus__rate_tick(&r->rate, fbus_now_ns());
 }
 
 /*
@@ -637,6 +639,7 @@ int fbus_reader_status(fbus_reader *r, struct fbus_reader_status *st)
     memset(st, 0, sizeof(*st));
     st->frames = r->frames;
     st->missed = r->missed;
+    st->reader_fps = fbus__rate_fps(&r->rate, fbus_now_ns());
     st->age_ns = -1;
     if (!r->cur) {
         st->state = FBUS_STATE_NOBUS;

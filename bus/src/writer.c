@@ -356,19 +356,33 @@ int fbus_writer_claim_index(fbus_writer *w, unsigned index, struct fbus_wslot *s
     return 0;
 }
 
+int fbus_writer_claim_slots(fbus_writer *w, struct fbus_wslot *slots, unsigned max)
+{
+    unsigned got = 0;
+
+    if (!w || (!slots && max))
+        return -EINVAL;
+    if (w->claimed >= 0)
+        return FBUS_ESTATE;
+    /* One at a time, as claim_index() would: each slot takes its own lossless credits. */
+    while (got < max) {
+        unsigned order[FBUS_SLOTS_MAX], n = candidates(w, 0, order), k;
+        int rc = FBUS_ENOSLOT;
+        for (k = 0; k < n && rc == FBUS_ENOSLOT; k++)
+            rc = fbus_writer_claim_index(w, order[k], &slots[got]);
+        if (rc == FBUS_ENOSLOT)
+            break;
+        if (rc != 0)
+            return got ? (int)got : rc;
+        got++;
+    }
+    return (int)got;
+}
+
 static void update_rate(fbus_writer *w, uint64_t now)
 {
-    struct fbus_shm_header *h = w->seg.hdr;
-
-    w->win_frames++;
-    if (w->win_start_ns == 0) {
-        w->win_start_ns = now;
-        w->win_frames = 0;
-    } else if (now - w->win_start_ns >= 1000000000u) {
-        h->fps_milli = w->win_frames * 1000000000000ull / (now - w->win_start_ns);
-        w->win_start_ns = now;
-        w->win_frames = 0;
-    }
+    if (fbus__rate_tick(&w->rate, now))
+        w->seg.hdr->fps_milli = w->rate.milli;
 }
 
 /* Publishes claimed slot i: descriptor, busy released, latest, published, wake. */
@@ -547,6 +561,11 @@ void fbus_writer_counts(const fbus_writer *w, uint64_t *published, uint64_t *dro
         *published = w ? w->seg.hdr->frames_published : 0;
     if (dropped)
         *dropped = w ? w->seg.hdr->frames_dropped : 0;
+}
+
+double fbus_writer_fps(const fbus_writer *w)
+{
+    return w ? fbus__rate_fps(&w->rate, fbus_now_ns()) : 0;
 }
 
 void fbus_writer_count_drop(fbus_writer *w)

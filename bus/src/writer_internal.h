@@ -19,8 +19,7 @@ struct fbus_writer {
     uint32_t zc;  /* bit i: slot i claimed by fbus_writer_claim_index() */
     uint64_t next_seq;
     uint64_t slot_seq[FBUS_SLOTS_MAX]; /* private copy: which slot is oldest */
-    uint64_t win_start_ns;
-    uint64_t win_frames;
+    struct fbus__rate rate; /* publish rate, copied to the header's fps_milli */
     uint64_t lossless_wait_ns;
     int32_t armed[FBUS_LOSSLESS_MAX]; /* pid of the lossless reader armed at k, or 0 */
     unsigned cap[FBUS_LOSSLESS_MAX];  /* credits reader k holds in all: its slot count */

@@ -311,6 +311,8 @@ FBUS_API const struct fbus_format *fbus_writer_format(const fbus_writer *w);
 FBUS_API int fbus_writer_readers(const fbus_writer *w);
 /* Counts since the bus was made: frames published and dropped. Either may be NULL. */
 FBUS_API void fbus_writer_counts(const fbus_writer *w, uint64_t *published, uint64_t *dropped);
+/* Frames published per second over the last second (what readers see as status.fps). */
+FBUS_API double fbus_writer_fps(const fbus_writer *w);
 /* Records a dropped frame (e.g. the source missed one) in the bus counters. */
 FBUS_API void fbus_writer_count_drop(fbus_writer *w);
 /*
@@ -429,8 +431,9 @@ struct fbus_reader_status {
     uint64_t frames;           /* frames this reader acquired since open */
     uint64_t missed;           /* frames it skipped over since open (sum of fbus_frame.missed) */
     double fps;                /* the writer's publish rate over the last second; 0 if stale */
+    double reader_fps;         /* frames this reader acquired per second, over the last second */
     int64_t age_ns;            /* since the last publish; -1 if none */
-    uint32_t reserved[8];
+    uint32_t reserved[6];
 };
 
 /*
