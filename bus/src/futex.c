@@ -7,8 +7,8 @@
  * two 64-bit fields, while the old SYS_futex on a 32-bit kernel ABI reads two
  * 32-bit longs: handed a 64-bit timespec it reads the low and the high half of
  * tv_sec (0) as seconds and nanoseconds, so a wait of under a second returns at
- * once and the caller spins to its deadline (measured under qemu-arm: an idle
- * 1000 ms acquire took 240-290 ms of CPU).
+ * once and the caller spins to its deadline (under qemu-arm an idle 1000 ms
+ * acquire took 200-250 ms of CPU, 2 ms with this file: docs/arm.md).
  * So the timespec is never libc's: 64-bit programs use SYS_futex with
  * { long, long } (the only layout there), 32-bit ones SYS_futex_time64 with
  * { int64_t, int64_t } where the kernel has it (Linux >= 5.1) and SYS_futex with
