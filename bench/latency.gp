@@ -15,7 +15,7 @@ set ylabel "µs"
 set grid ytics mytics
 set key top left font ",9"
 
-# Budget of DESIGN.md section 7: 1.5x the 1-waiter futex at 1 reader, 4x at 8.
+# Budget of docs/design.md section 9: 1.5x the 1-waiter futex at 1 reader, 4x at 8.
 do for [run in (pinned eq "" ? "main" : "main pinned")] {
     f = (run eq "main") ? main : pinned
     tag = (run eq "main") ? "unpinned" : "pinned: writer CPU 0, readers CPU 1"

@@ -1,5 +1,5 @@
 /*
- * report.c - fbus-bench's output: the plain-text table, the DESIGN.md section 7
+ * report.c - fbus-bench's output: the plain-text table, the docs/design.md section 9
  * budget with pass/miss per line, a JSON record, a Markdown fragment for
  * docs/benchmarks.md and the data file the latency plot is drawn from.
  */
@@ -311,7 +311,7 @@ void report_text(FILE *f, const struct results *r, unsigned sections)
     if (sections != ~0u)
         return;
     n = budget(r, v);
-    tprintf("\n== Budget (DESIGN.md section 7)\n");
+    tprintf("\n== Budget (docs/design.md section 9)\n");
     for (unsigned i = 0; i < n; i++)
         tprintf("%-4s  %-66s %s\n", verdict(v[i].pass), v[i].what, v[i].figure);
     fflush(tout);
@@ -534,7 +534,7 @@ int report_markdown(const struct results *r, const struct bench_opts *o, const c
 
     if (!f)
         return -1;
-    fprintf(f, "### Budget (DESIGN.md §7)\n\n| | budget line | measured |\n|---|---|---|\n");
+    fprintf(f, "### Budget (docs/design.md §9)\n\n| | budget line | measured |\n|---|---|---|\n");
     for (unsigned i = 0; i < n; i++)
         fprintf(f, "| %s | %s | %s |\n",
                 v[i].pass < 0 ? "info"

@@ -32,7 +32,7 @@
 #define FBUS_HF_SUPERSEDED 0x2u /* a newer segment under the same key replaces this one */
 
 /*
- * Two semaphore sets per bus (docs/design.md, "Semaphores"):
+ * Two semaphore sets per bus (docs/design.md §3, §8):
  *
  * The role set, under the bus's key, one semaphore: 1 while a writer lives
  * (taken with SEM_UNDO). Its mode gives readers read only (GETVAL), so no

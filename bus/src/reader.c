@@ -11,7 +11,7 @@
  * followed to the new segment under the same key; frames still held in the
  * old one stay valid (the old mapping is kept until they are released).
  * A follow reader (opts.follow) also waits for a bus that does not exist yet
- * and outlives a bus that was closed or removed (docs/design.md, "Readers").
+ * and outlives a bus that was closed or removed (docs/design.md §5).
  *
  * Nothing under the key is trusted before trust.c has checked it: the
  * segment, its role set and the slot set its header names must have one

@@ -1,6 +1,6 @@
 /*
  * segment.c - making, re-attaching and superseding a bus segment, and the
- * two semaphore sets beside it (docs/design.md, "Segment" and "Semaphores").
+ * two semaphore sets beside it (docs/design.md §2, §3, §5).
  * Only the writer calls this. Every object found under the key is checked
  * before use (trust.c): another user may have made it.
  */

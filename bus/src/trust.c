@@ -3,7 +3,7 @@
  * can create System V objects under any key, and a process that may alter a
  * semaphore set may set any value in it, so nothing is taken on faith: owner,
  * creator, mode and size come from IPC_STAT, and each object must match the
- * others (docs/design.md, "Objects another user made").
+ * others (docs/design.md §8).
  */
 #include <errno.h>
 #include <stdio.h>

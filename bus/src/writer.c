@@ -3,7 +3,7 @@
  * creates or re-attaches the segment, claims slots, publishes frames and
  * wakes the readers.
  *
- * Slot protocol (docs/design.md, "Slots"), every hold with SEM_UNDO so the
+ * Slot protocol (docs/design.md §3), every hold with SEM_UNDO so the
  * kernel gives it back if this process dies:
  *   claim:   { readers[i] == 0, busy[i] == 0, busy[i] += 1, lreg[*] == 0 }  one semop
  *   commit:  descriptor, { busy[i] -= 1, busy[i] == 0 }, latest, published, FUTEX_WAKE

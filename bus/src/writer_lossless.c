@@ -1,6 +1,6 @@
 /*
- * writer_lossless.c - the writer's side of lossless readers (docs/design.md,
- * "Lossless readers"): arming them, taking one credit of each per frame
+ * writer_lossless.c - the writer's side of lossless readers (docs/design.md
+ * §7): arming them, taking one credit of each per frame
  * (waiting, with a bound, when one has none left), settling credits at
  * commit, and letting them drain before the bus is removed.
  *
