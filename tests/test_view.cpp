@@ -28,6 +28,7 @@
 #include <memory>
 #include <sstream>
 
+#include "advice.h"
 #include "fbus_test.h"
 #include "png_io.h"
 #include "testpattern.h"
@@ -299,9 +300,12 @@ bool wait_for_text(const std::string &file, const std::string &needle, size_t n,
     return false;
 }
 
-/* One --stats line: "fps=30.0 lat_p50_ms=... drops=0 drops_total=0 frames=N seq=S state=live". */
+/*
+ * One --stats line: "fps=30.0 lat_p50_ms=... drops=0 drops_total=0 frames=N seq=S state=live
+ * writer_fps=30.0". fps: frames the viewer took per second; writer_fps: the bus's own rate.
+ */
 struct StatsLine {
-    double fps = -1, p50 = -1, p99 = -1;
+    double fps = -1, p50 = -1, p99 = -1, writer_fps = -1;
     unsigned long long drops = 0, drops_total = 0, frames = 0, seq = 0;
     char state[16] = "";
 };
@@ -310,9 +314,9 @@ bool parse_stats(const std::string &line, StatsLine *s)
 {
     return sscanf(line.c_str(),
                   "fps=%lf lat_p50_ms=%lf lat_p99_ms=%lf drops=%llu drops_total=%llu frames=%llu "
-                  "seq=%llu state=%15s",
+                  "seq=%llu state=%15s writer_fps=%lf",
                   &s->fps, &s->p50, &s->p99, &s->drops, &s->drops_total, &s->frames, &s->seq,
-                  s->state) == 8;
+                  s->state, &s->writer_fps) == 9;
 }
 
 bool next_stats(int fd, StatsLine *s, int timeout_ms = 5000)
@@ -1070,10 +1074,20 @@ TEST_F(View, FollowsTheBusThroughWriterDeathRemovalAndANewBus)
     ASSERT_TRUE(next_stats(fd, &st));
     EXPECT_GT(st.fps, 20.0) << "frames flow (100 fps source)";
 
-    /* A clean close: "closed", then waiting again. */
+    /*
+     * A clean close (the bus removed with it): "closed" until a writer makes the bus again,
+     * then live on the new one. (Before the library's follow reader the viewer said
+     * "waiting" here; "closed" is what the library's status says, and truer.)
+     */
+    seq = st.seq;
     stop(w, SIGTERM);
-    ASSERT_TRUE(wait_state(fd, "waiting", &st)) << read_file(err);
+    ASSERT_TRUE(wait_state(fd, "closed", &st)) << read_file(err);
     EXPECT_NE(std::string::npos, read_file(err).find("closed by its writer")) << read_file(err);
+    w = source(n, s);
+    ASSERT_TRUE(wait_state(fd, "live", &st, seq)) << "not on the bus made again: " << read_file(err);
+    ASSERT_TRUE(next_stats(fd, &st));
+    EXPECT_GT(st.fps, 20.0) << "frames flow (100 fps source)";
+    EXPECT_GT(st.writer_fps, 50.0) << "the writer's own rate (100 fps source)";
     stop(v, SIGTERM);
     close(fd);
 }
@@ -1423,6 +1437,139 @@ TEST_F(View, AStaleDisplaySaysSoAndRunsHeadless)
     EXPECT_EQ(std::string::npos, read_file(err).find("running headless")) << read_file(err);
     stop(v, SIGTERM);
     close(fd);
+}
+
+/* ---- commands with a timeout (issue 11 §2) ------------------------------------- */
+
+/* A writer that makes bus (mode) and publishes nothing until SIGTERM. */
+pid_t silent_writer(const std::string &bus, unsigned mode = 0660)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct fbus_writer_opts o;
+        struct fbus_format f;
+        fbus_writer *w = nullptr;
+        signal(SIGTERM, on_writer_signal);
+        fbus_writer_opts_init(&o);
+        o.mode = mode;
+        fbus_format_init(&f, FBUS_FMT_GREY, 64, 48);
+        if (fbus_writer_open(&w, bus.c_str(), &f, &o) != 0)
+            _exit(3);
+        while (!g_writer_stop)
+            usleep(10000);
+        fbus_writer_close(w);
+        _exit(0);
+    }
+    return pid;
+}
+
+bool wait_bus(const std::string &bus, bool alive)
+{
+    for (int i = 0; i < 500; i++) {
+        struct fbus_info in;
+        if (fbus_info_get(bus.c_str(), 0, &in) == 0 && (bool)in.writer_alive == alive)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* Runs fbus-view with args; its exit code, stderr and how long it took. */
+struct Timed {
+    ProgResult r;
+    double ms;
+};
+
+Timed run_view(const std::vector<std::string> &args, const std::vector<std::string> &prefix = {})
+{
+    std::vector<std::string> a = prefix, v = fbus_prog_argv(FBUS_VIEW, args);
+    a.insert(a.end(), v.begin(), v.end());
+    uint64_t t0 = fbus_now_ns();
+    Timed t;
+    t.r = fbus_run(a, 60000);
+    t.ms = (double)(fbus_now_ns() - t0) / 1e6;
+    return t;
+}
+
+TEST_F(View, SnapshotWaitsForABusThatAppearsWithinTheTimeout)
+{
+    std::string n = bus("late"), out = tmp_ + "/late.png", err = tmp_ + "/view.err";
+    pid_t v = view({"--bus", n, "--headless", "--snapshot", out, "--timeout", "15000"}, err);
+    usleep(700000);
+    source(n, {FBUS_FMT_YUYV, 160, 120, 30, 2});
+    EXPECT_EQ(0, fbus_wait_child(v, 30000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    EXPECT_NE(0u, png_counter(out)) << read_file(err);
+    EXPECT_NE(std::string::npos, read_file(err).find("waiting for bus '" + n + "'"))
+        << read_file(err);
+}
+
+TEST_F(View, ABusWithoutFramesTimesOutSayingWhichNeverCame)
+{
+    std::string n = bus("silent");
+    pid_t w = silent_writer(n);
+    kids_.push_back(w);
+    ASSERT_TRUE(wait_bus(n, true));
+    Timed t =
+        run_view({"--bus", n, "--headless", "--snapshot", tmp_ + "/x.png", "--timeout", "400"});
+    EXPECT_EQ(APP_EXIT_TIMEOUT, t.r.status) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("no frame")) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("'" + n + "'")) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("400 ms")) << t.r.err;
+    EXPECT_GE(t.ms, 380.0);
+    EXPECT_LT(t.ms, 3000.0) << "--timeout 400 is not honoured";
+
+    t = run_view(
+        {"--bus", n, "--headless", "--record", tmp_ + "/rec", "--count", "3", "--timeout", "400"});
+    EXPECT_EQ(APP_EXIT_TIMEOUT, t.r.status) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("no frame")) << t.r.err;
+
+    /* Its writer killed: the bus stays, with no frame and a dead writer. */
+    stop(w, SIGKILL);
+    ASSERT_TRUE(wait_bus(n, false));
+    t = run_view({"--bus", n, "--headless", "--snapshot", tmp_ + "/x.png", "--timeout", "400"});
+    EXPECT_EQ(APP_EXIT_GONE, t.r.status) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("writer is gone")) << t.r.err;
+    EXPECT_LT(t.ms, 3000.0);
+    EXPECT_FALSE(is_regular(tmp_ + "/x.png"));
+}
+
+TEST_F(View, RecordStopsWhenFramesStopComing)
+{
+    std::string n = bus("stops"), dir = tmp_ + "/rec", err = tmp_ + "/view.err";
+    pid_t w = source(n, {FBUS_FMT_YUYV, 160, 120, 30, 2});
+    pid_t v = view(
+        {"--bus", n, "--headless", "--record", dir, "--count", "100000", "--timeout", "500"}, err);
+    ASSERT_TRUE(wait_for_text(err, "writer pid", 1, 10000)) << read_file(err);
+    usleep(300000);
+    kill(w, SIGSTOP); /* alive, silent */
+    EXPECT_EQ(APP_EXIT_TIMEOUT, fbus_wait_child(v, 30000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    kill(w, SIGCONT);
+    EXPECT_NE(std::string::npos, read_file(err).find("no frame")) << read_file(err);
+    std::string idx = read_file(dir + "/index.txt");
+    EXPECT_GT(count_of(idx, "frame-"), 0u) << "the frames recorded so far are kept, indexed";
+}
+
+TEST_F(View, AnUnreadableBusFailsAtOnceWithThePermissionCode)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root (to run the viewer as uid nobody)";
+    REQUIRE_TOOL("setpriv", "util-linux");
+    std::string n = bus("perm");
+    pid_t w = silent_writer(n, 0600);
+    kids_.push_back(w);
+    ASSERT_TRUE(wait_bus(n, true));
+    std::string pub = tmp_ + "/pub";
+    ASSERT_EQ(0, chmod(tmp_.c_str(), 0755));
+    ASSERT_EQ(0, mkdir(pub.c_str(), 0755));
+    ASSERT_EQ(0, chmod(pub.c_str(), 01777));
+    Timed t =
+        run_view({"--bus", n, "--headless", "--snapshot", pub + "/x.png", "--timeout", "5000"},
+                 {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+    EXPECT_EQ(APP_EXIT_PERM, t.r.status) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("'" + n + "'")) << t.r.err;
+    EXPECT_LT(t.ms, 2500.0) << "a bus it may not read is said at once, not after --timeout";
 }
 
 #endif /* FBUS_VIEW */

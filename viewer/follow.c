@@ -1,14 +1,8 @@
 /*
- * follow.c - the reader life cycle shared by the window and the headless
- * modes; see follow.h.
- *
- * The library already follows a format change (the superseded segment
- * points readers to the new one) and a writer that restarts on the same
- * segment. What it cannot do alone is notice a bus that was removed and
- * made anew under the same key while the writer was away: the old, removed
- * segment stays attached and silent. So a follower whose writer is gone
- * reopens its reader every GONE_REOPEN_NS, and one whose bus was closed or
- * removed goes back to waiting for the name.
+ * follow.c - the bus as every fbus-view mode sees it, over libframebus's
+ * follow reader; see follow.h. The library does the following (waiting,
+ * reattaching, never the same frame twice, counting missed frames); what is
+ * left here is what the viewer says and counts.
  */
 #include "follow.h"
 
@@ -21,20 +15,25 @@
 #include "log.h"
 
 #define MS               1000000ull
-#define OPEN_RETRY_NS    (100 * MS)  /* waiting for a bus to appear */
-#define GONE_REOPEN_NS   (500 * MS)  /* writer gone: look for a new segment */
-#define FAILED_RETRY_NS  (1000 * MS) /* unusable bus: try again, it may be fixed */
 #define REPORT_PERIOD_NS (1000 * MS)
 
 static const char TAG[] = "follow";
 
-void follow_init(struct follow *f, const char *bus)
+int follow_init(struct follow *f, const char *bus)
 {
+    struct fbus_reader_opts o;
+    int rc;
+
     memset(f, 0, sizeof(*f));
     f->bus = bus;
     f->state = FOLLOW_STARTING;
     f->last.lat_p50_ms = -1;
     f->last.lat_p99_ms = -1;
+    fbus_reader_opts_init(&o);
+    o.follow = 1;
+    if ((rc = fbus_reader_open(&f->r, bus, &o)) != 0)
+        app_log_error(TAG, "cannot follow bus '%s': %s", bus, fbus_strerror(rc));
+    return rc;
 }
 
 void follow_fini(struct follow *f)
@@ -43,108 +42,62 @@ void follow_fini(struct follow *f)
     f->r = NULL;
 }
 
-/* What err means for this bus and what to do: the programs' common table (common/advice.h). */
-static const char *advice(const struct follow *f, int err, char *buf, size_t len)
-{
-    return app_advice(err, APP_OP_READ, f->bus, 0, buf, len);
-}
-
-/* Says once on stderr what the follower is doing now. */
+/* Says once on stderr what the bus is doing now. */
 static void set_state(struct follow *f, enum follow_state s, int err)
 {
-    char why[512];
+    struct fbus_reader_status st;
+    char why[256];
 
     if (f->state == s && (s != FOLLOW_FAILED || f->err == err))
         return;
     f->state = s;
     f->err = err;
-    switch (s) {
-    case FOLLOW_WAITING:
+    if (s == FOLLOW_WAITING)
         app_log_info(TAG, "waiting for bus '%s'… (start its writer, e.g. fbus-capture --bus %s)",
                      f->bus, f->bus);
-        break;
-    case FOLLOW_LIVE:
-        app_log_info(TAG, "bus '%s': writer alive", f->bus);
-        break;
-    case FOLLOW_GONE:
+    else if (s == FOLLOW_LIVE && fbus_reader_status(f->r, &st) == 0)
+        app_log_info(TAG, "bus '%s': writer pid %d alive", f->bus, (int)st.writer_pid);
+    else if (s == FOLLOW_GONE)
         app_log_warn(TAG, "bus '%s': writer gone; waiting for it to come back", f->bus);
-        break;
-    case FOLLOW_CLOSED:
-        app_log_info(TAG, "bus '%s': closed by its writer; waiting for it to reopen", f->bus);
-        break;
-    case FOLLOW_FAILED:
-        app_log_error(TAG, "bus '%s': %s (%s; retrying)", f->bus, advice(f, err, why, sizeof(why)),
-                      fbus_err_name(err));
-        break;
-    case FOLLOW_STARTING:
-        break;
-    }
+    else if (s == FOLLOW_CLOSED)
+        app_log_info(TAG, "bus '%s': closed by its writer; waiting for a writer to make it again",
+                     f->bus);
+    else if (s == FOLLOW_FAILED)
+        app_log_error(TAG, "bus '%s': %s", f->bus,
+                      app_advice(err, APP_OP_READ, f->bus, 0, why, sizeof(why)));
 }
 
-static void close_reader(struct follow *f, uint64_t now, uint64_t retry_ns)
-{
-    fbus_reader_close(f->r);
-    f->r = NULL;
-    f->next_open_ns = now + retry_ns;
-}
-
-static void try_open(struct follow *f, uint64_t now)
-{
-    int rc = fbus_reader_open(&f->r, f->bus, NULL);
-
-    if (rc == 0) {
-        f->fresh = 1;
-        return;
-    }
-    f->r = NULL;
-    if (rc == FBUS_ENOBUS) {
-        set_state(f, FOLLOW_WAITING, 0);
-        f->next_open_ns = now + OPEN_RETRY_NS;
-    } else {
-        set_state(f, FOLLOW_FAILED, rc);
-        f->next_open_ns = now + FAILED_RETRY_NS;
-    }
-}
-
-/* An acquire that brought no frame: what it says about the bus. */
-static void on_error(struct follow *f, int rc, uint64_t now)
+/* What a wait that brought no frame says about the bus. */
+static void on_nothing(struct follow *f, int rc)
 {
     switch (rc) {
     case FBUS_EAGAIN:
         break;
-    case FBUS_ETIMEDOUT: /* the writer holds its role: alive, just nothing new */
+    case FBUS_ETIMEDOUT:
         set_state(f, FOLLOW_LIVE, 0);
         break;
-    case FBUS_EWRITER_GONE:
-        if (f->state != FOLLOW_GONE) {
-            set_state(f, FOLLOW_GONE, 0);
-            f->gone_ns = now;
-        } else if (now - f->gone_ns >= GONE_REOPEN_NS) {
-            f->gone_ns = now;
-            close_reader(f, now, 0);
-        }
+    case FBUS_ENOBUS:
+        set_state(f, FOLLOW_WAITING, 0);
         break;
     case FBUS_ECLOSED:
         set_state(f, FOLLOW_CLOSED, 0);
-        close_reader(f, now, OPEN_RETRY_NS);
         break;
-    case FBUS_ENOBUS:
-        close_reader(f, now, 0);
+    case FBUS_EWRITER_GONE:
+        set_state(f, FOLLOW_GONE, 0);
         break;
     default:
         set_state(f, FOLLOW_FAILED, rc);
-        close_reader(f, now, FAILED_RETRY_NS);
         break;
     }
 }
 
 static void count_frame(struct follow *f, const struct fbus_frame *fr, uint64_t now)
 {
-    if (f->last_seq && fr->seq <= f->last_seq) {
-        f->renumbered++; /* a new bus under the name: numbering starts again */
-    } else if (f->last_seq && fr->seq > f->last_seq + 1 && !f->skip_gap) {
-        f->drops += fr->seq - f->last_seq - 1;
-        f->win_drops += fr->seq - f->last_seq - 1;
+    char a[5], b[5];
+
+    if (!f->skip_gap) {
+        f->drops += fr->missed;
+        f->win_drops += fr->missed;
     }
     f->skip_gap = 0;
     f->last_seq = fr->seq;
@@ -154,52 +107,13 @@ static void count_frame(struct follow *f, const struct fbus_frame *fr, uint64_t 
         uint64_t us = (now - fr->timestamp_ns) / 1000;
         f->lat_us[f->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
-}
-
-static void note_format(struct follow *f, const struct fbus_format *fmt)
-{
-    char a[5], b[5];
-
-    if (memcmp(&f->fmt, fmt, sizeof(*fmt)) == 0)
+    if (memcmp(&f->fmt, &fr->format, sizeof(fr->format)) == 0)
         return;
-    if (f->fmt.fourcc) {
+    if (f->fmt.fourcc)
         app_log_info(TAG, "bus '%s': format %s %ux%u -> %s %ux%u", f->bus,
                      fbus_fourcc_str(f->fmt.fourcc, a), f->fmt.width, f->fmt.height,
-                     fbus_fourcc_str(fmt->fourcc, b), fmt->width, fmt->height);
-    }
-    f->fmt = *fmt;
-    f->fmt_changes++;
-}
-
-/* Asked only on a change of state: a frame proves a frame, not a live writer. */
-static int writer_alive(const struct follow *f)
-{
-    struct fbus_info info;
-
-    return fbus_info_get(f->bus, 0, &info) != 0 || info.writer_alive;
-}
-
-/* A frame came: 1 to hand it out, 0 if it is the one we already had (after a reopen). */
-static int accept(struct follow *f, struct fbus_frame *fr, uint64_t now)
-{
-    if (f->fresh) {
-        f->fresh = 0;
-        if (f->last_seq && fr->seq == f->last_seq) {
-            fbus_reader_release(f->r, fr);
-            return 0;
-        }
-    }
-    count_frame(f, fr, now);
-    note_format(f, &fr->format);
-    if (f->state != FOLLOW_LIVE && !writer_alive(f)) {
-        /* The newest frame of a bus whose writer is gone: show it, but say so. */
-        if (f->state != FOLLOW_GONE)
-            f->gone_ns = now;
-        set_state(f, FOLLOW_GONE, 0);
-    } else {
-        set_state(f, FOLLOW_LIVE, 0);
-    }
-    return 1;
+                     fbus_fourcc_str(fr->format.fourcc, b), fr->format.width, fr->format.height);
+    f->fmt = fr->format;
 }
 
 static void sleep_until(uint64_t t)
@@ -214,26 +128,21 @@ static void sleep_until(uint64_t t)
 
 int follow_next(struct follow *f, struct fbus_frame *frame, int timeout_ms)
 {
-    uint64_t now = fbus_now_ns(), deadline = now + (uint64_t)timeout_ms * MS;
+    uint64_t deadline = fbus_now_ns() + (uint64_t)timeout_ms * MS;
+    struct fbus_reader_status st;
+    int rc = fbus_reader_acquire(f->r, frame, 0, timeout_ms);
 
-    for (;;) {
-        if (!f->r && now >= f->next_open_ns)
-            try_open(f, now);
-        if (f->r) {
-            int left = deadline > now ? (int)((deadline - now + MS - 1) / MS) : 0;
-            int rc = fbus_reader_acquire(f->r, frame, f->fresh ? 0 : f->last_seq, left);
-            now = fbus_now_ns();
-            if (rc == 0 && accept(f, frame, now))
-                return 0;
-            if (rc != 0)
-                on_error(f, rc, now);
-        } else {
-            sleep_until(f->next_open_ns < deadline ? f->next_open_ns : deadline);
-            now = fbus_now_ns();
-        }
-        if (now >= deadline)
-            return FBUS_ETIMEDOUT;
+    if (rc == 0) {
+        count_frame(f, frame, fbus_now_ns());
+        /* A frame proves a frame, not a live writer: the newest one of a dead writer's bus. */
+        if (f->state != FOLLOW_LIVE && fbus_reader_status(f->r, &st) == 0)
+            set_state(f, (enum follow_state)st.state, 0);
+        return 0;
     }
+    on_nothing(f, rc);
+    if (f->state == FOLLOW_FAILED)
+        sleep_until(deadline); /* the library says an unusable bus at once */
+    return rc;
 }
 
 void follow_skip_gap(struct follow *f)
@@ -243,7 +152,7 @@ void follow_skip_gap(struct follow *f)
 
 void follow_release(struct follow *f, struct fbus_frame *frame)
 {
-    if (f->r && frame->data)
+    if (frame->data)
         fbus_reader_release(f->r, frame);
 }
 
@@ -264,6 +173,8 @@ static double percentile_ms(const uint32_t *v, unsigned n, unsigned pct)
 
 int follow_tick(struct follow *f, uint64_t now, struct follow_report *rep)
 {
+    struct fbus_reader_status st;
+
     if (!f->win_start_ns) {
         f->win_start_ns = now;
         return 0;
@@ -272,6 +183,7 @@ int follow_tick(struct follow *f, uint64_t now, struct follow_report *rep)
         return 0;
     qsort(f->lat_us, f->nlat, sizeof(f->lat_us[0]), cmp_u32);
     rep->fps = (double)f->win_frames * 1e9 / (double)(now - f->win_start_ns);
+    rep->writer_fps = fbus_reader_status(f->r, &st) == 0 ? st.fps : 0;
     rep->lat_p50_ms = percentile_ms(f->lat_us, f->nlat, 50);
     rep->lat_p99_ms = percentile_ms(f->lat_us, f->nlat, 99);
     rep->drops = f->win_drops;
@@ -288,8 +200,8 @@ int follow_tick(struct follow *f, uint64_t now, struct follow_report *rep)
 
 static const char *state_word(enum follow_state s)
 {
-    static const char *const words[] = {"starting", "waiting", "live", "gone", "closed", "failed"};
-    return (unsigned)s < sizeof(words) / sizeof(words[0]) ? words[s] : "?";
+    static const char *const words[] = {"waiting", "live", "gone", "closed", "failed"};
+    return s >= 0 && (unsigned)s < sizeof(words) / sizeof(words[0]) ? words[s] : "starting";
 }
 
 void follow_format_report(const struct follow *f, const struct follow_report *rep, char *buf,
@@ -297,10 +209,10 @@ void follow_format_report(const struct follow *f, const struct follow_report *re
 {
     snprintf(buf, len,
              "fps=%.1f lat_p50_ms=%.3f lat_p99_ms=%.3f drops=%llu drops_total=%llu frames=%llu "
-             "seq=%llu state=%s\n",
+             "seq=%llu state=%s writer_fps=%.1f\n",
              rep->fps, rep->lat_p50_ms, rep->lat_p99_ms, (unsigned long long)rep->drops,
              (unsigned long long)rep->drops_total, (unsigned long long)rep->frames_total,
-             (unsigned long long)rep->last_seq, state_word(f->state));
+             (unsigned long long)rep->last_seq, state_word(f->state), rep->writer_fps);
 }
 
 const char *follow_state_text(const struct follow *f, char *buf, size_t len)
@@ -340,6 +252,7 @@ int follow_copy_take(struct follow_copy *c, const struct fbus_frame *fr)
     c->fmt = fr->format;
     c->seq = fr->seq;
     c->timestamp_ns = fr->timestamp_ns;
+    c->missed = fr->missed;
     return 0;
 }
 

@@ -5,7 +5,7 @@
  *
  * A frame is copied out of its slot and released before it is encoded: PNG
  * encoding takes milliseconds to a tenth of a second, and a reader holding a
- * slot that long would make the writer drop frames (DESIGN.md §3). --record
+ * slot that long would make the writer drop frames (docs/design.md §3). --record
  * hands the copies to an encoder thread through a bounded queue, so the
  * frames it records are consecutive as long as the encoder keeps up on
  * average; when it does not, the recorder waits for room *before* taking the
@@ -50,42 +50,50 @@ static void stats_tick(struct follow *f, int on)
     }
 }
 
-/* Why no frame came within ms, naming the bus; the matching exit code. */
+/* Why no frame came within ms, naming the bus and what never came; the exit code. */
 static int no_frame(const struct follow *f, const char *what, int ms)
 {
     const char *b = f->bus;
+    char advice[512];
 
     switch (f->state) {
     case FOLLOW_STARTING:
     case FOLLOW_WAITING:
         app_log_error(TAG,
-                      "%s: no bus '%s' after %d ms; is its writer running? "
+                      "%s: no bus '%s' appeared within %d ms; is its writer running? "
                       "(fbus-capture --bus %s; 'fbus ls' lists the buses)",
                       what, b, ms, b);
-        return APP_EXIT_NOBUS;
-    case FOLLOW_GONE:
-        app_log_error(TAG, "%s: bus '%s': writer gone, no frame for %d ms", what, b, ms);
-        return APP_EXIT_GONE;
-    case FOLLOW_CLOSED:
-        app_log_error(TAG, "%s: bus '%s' was closed by its writer, no frame for %d ms", what, b,
-                      ms);
-        return APP_EXIT_GONE;
+        return app_exit_code(FBUS_ENOBUS);
     case FOLLOW_LIVE:
-        app_log_error(TAG, "%s: bus '%s': the writer is alive but sent no frame for %d ms", what, b,
-                      ms);
-        return VIEW_EXIT_NOFRAME;
+        app_log_error(TAG,
+                      "%s: bus '%s' is there and its writer alive, but no frame came within %d ms "
+                      "(its source may be stalled; a longer --timeout waits more)",
+                      what, b, ms);
+        return app_exit_code(FBUS_ETIMEDOUT);
+    case FOLLOW_GONE:
+        app_log_error(TAG,
+                      "%s: bus '%s' is there but its writer is gone (it died without closing "
+                      "it), and no frame came within %d ms; restart the writer",
+                      what, b, ms);
+        return app_exit_code(FBUS_EWRITER_GONE);
+    case FOLLOW_CLOSED:
+        app_log_error(TAG,
+                      "%s: bus '%s' was closed by its writer, and no new one came within %d ms",
+                      what, b, ms);
+        return app_exit_code(FBUS_ECLOSED);
     case FOLLOW_FAILED:
         break;
     }
-    char advice[512];
     app_log_error(TAG, "%s: bus '%s': %s", what, b,
                   app_advice(f->err, APP_OP_READ, b, 0, advice, sizeof(advice)));
     return app_exit_code(f->err);
 }
 
 /*
- * Waits up to timeout_ms (or until SIGINT/SIGTERM) for the next frame and
- * copies it out of its slot. Returns 0, 1 on timeout or stop, -1 out of memory.
+ * Waits up to timeout_ms (or until SIGINT/SIGTERM) for the next frame, the
+ * bus included, and copies it out of its slot. A bus that is there but
+ * unusable (permission, corrupt...) ends the wait at once: no timeout fixes
+ * it. Returns 0, 1 on timeout, stop or an unusable bus, -1 out of memory.
  */
 static int take_copy(struct follow *f, struct follow_copy *c, int timeout_ms, int stats)
 {
@@ -101,6 +109,8 @@ static int take_copy(struct follow *f, struct follow_copy *c, int timeout_ms, in
             slice = (int)((deadline - now + MS - 1) / MS);
         int rc = follow_next(f, &fr, slice);
         stats_tick(f, stats);
+        if (rc != 0 && f->state == FOLLOW_FAILED)
+            return 1;
         if (rc != 0)
             continue;
         rc = follow_copy_take(c, &fr);
@@ -205,7 +215,8 @@ int headless_snapshot(const struct view_opts *o)
 
     if (check_output(o->snapshot) != 0)
         return VIEW_EXIT_OUTPUT;
-    follow_init(&f, o->bus);
+    if ((rc = follow_init(&f, o->bus)) != 0)
+        return app_exit_code(rc);
     rc = take_copy(&f, &c, o->timeout_ms, o->stats);
     if (rc == 0) {
         warn_if_stale(&c);
@@ -232,8 +243,10 @@ int headless_stats(const struct view_opts *o)
 {
     struct follow f;
     struct fbus_frame fr;
+    int rc;
 
-    follow_init(&f, o->bus);
+    if ((rc = follow_init(&f, o->bus)) != 0)
+        return app_exit_code(rc);
     while (!view_stop) {
         if (follow_next(&f, &fr, VIEW_SLICE_MS) == 0)
             follow_release(&f, &fr);
@@ -475,7 +488,7 @@ struct rec_run {
 static int rec_one(struct rec_run *run, const struct view_opts *o)
 {
     struct follow_copy c = {0};
-    uint64_t drops = run->f.drops;
+    char what[64];
     int rc;
 
     if ((rc = rec_wait_room(&run->r, run->last_size)) != 0 || view_stop)
@@ -485,11 +498,14 @@ static int rec_one(struct rec_run *run, const struct view_opts *o)
         follow_copy_free(&c);
         if (rc < 0)
             return VIEW_EXIT_INTERNAL;
-        return view_stop ? VIEW_EXIT_NOFRAME : no_frame(&run->f, "record", o->timeout_ms);
+        if (view_stop)
+            return VIEW_EXIT_NOFRAME;
+        snprintf(what, sizeof(what), "record (after %lu of %lu frames)", run->n, o->count);
+        return no_frame(&run->f, run->n ? what : "record", o->timeout_ms);
     }
     struct rec_entry *e = &run->entries[run->n++];
     *e = (struct rec_entry){.seq = c.seq,
-                            .gap = run->n > 1 ? run->f.drops - drops : 0,
+                            .gap = run->n > 1 ? c.missed : 0,
                             .timestamp_ns = c.timestamp_ns,
                             .fourcc = c.fmt.fourcc,
                             .width = c.fmt.width,
@@ -539,7 +555,8 @@ int headless_record(const struct view_opts *o)
         free(run.entries);
         return VIEW_EXIT_INTERNAL;
     }
-    follow_init(&run.f, o->bus);
+    if ((ret = follow_init(&run.f, o->bus)) != 0)
+        ret = app_exit_code(ret);
     while (ret == VIEW_EXIT_OK && run.n < o->count)
         ret = rec_one(&run, o);
     follow_fini(&run.f);

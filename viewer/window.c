@@ -356,18 +356,30 @@ static void fold_ascii(const char *in, char *out, size_t len)
     out[n] = 0;
 }
 
+/* " (writer 60.0)" when the writer publishes faster than the window shows; else "". */
+static const char *writer_rate(const struct win *w, char *buf, size_t len)
+{
+    const struct follow_report *r = &w->f.last;
+
+    if (w->paused || r->writer_fps <= 0 || r->writer_fps < r->fps * 1.1)
+        return "";
+    snprintf(buf, len, " (writer %.1f)", r->writer_fps);
+    return buf;
+}
+
 static void update_title(struct win *w, uint64_t now)
 {
-    char t[sizeof(w->title)], st[128], fc[5];
+    char t[sizeof(w->title)], st[128], fc[5], wr[32];
     const struct fbus_format *f = &w->f.fmt;
 
     if (now - w->title_ns < TITLE_PERIOD_NS)
         return;
     w->title_ns = now;
     if (w->f.state == FOLLOW_LIVE && f->fourcc) {
-        snprintf(t, sizeof(t), "%s — %s %ux%u — %.1f fps — age %.1f ms — drops %llu%s", w->o->bus,
-                 fbus_fourcc_str(f->fourcc, fc), f->width, f->height, w->f.last.fps, w->age_ms,
-                 (unsigned long long)w->f.drops, w->paused ? " — paused" : "");
+        snprintf(t, sizeof(t), "%s — %s %ux%u — %.1f fps%s — age %.1f ms — drops %llu%s", w->o->bus,
+                 fbus_fourcc_str(f->fourcc, fc), f->width, f->height, w->f.last.fps,
+                 writer_rate(w, wr, sizeof(wr)), w->age_ms, (unsigned long long)w->f.drops,
+                 w->paused ? " — paused" : "");
     } else {
         snprintf(t, sizeof(t), "%s — %s%s", w->o->bus, follow_state_text(&w->f, st, sizeof(st)),
                  w->paused ? " — paused" : "");
@@ -573,11 +585,11 @@ int window_run(const struct view_opts *o, char *why, unsigned whylen)
         return -1;
     }
     log_renderer(w);
-    follow_init(&w->f, o->bus);
+    int ret = follow_init(&w->f, o->bus) == 0 ? VIEW_EXIT_OK : VIEW_EXIT_INTERNAL;
     w->dirty = 1;
-    if (o->fullscreen)
+    if (o->fullscreen && ret == VIEW_EXIT_OK)
         set_fullscreen(w, 1);
-    while (!w->quit && !view_stop)
+    while (ret == VIEW_EXIT_OK && !w->quit && !view_stop)
         step(w);
     follow_fini(&w->f);
     follow_copy_free(&w->copy);
@@ -588,7 +600,7 @@ int window_run(const struct view_opts *o, char *why, unsigned whylen)
     SDL_DestroyWindow(w->w);
     SDL_Quit();
     free(w);
-    return VIEW_EXIT_OK;
+    return ret;
 }
 
 #endif /* FBUS_HAVE_SDL */
