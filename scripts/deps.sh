@@ -34,6 +34,26 @@ fbus_need() {
             return 1
         fi
     fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+    fbus_apt "$sudo" update -qq &&
+        fbus_apt "$sudo" install -y -qq --no-install-recommends $missing >&2
+}
+
+# apt-get, waiting up to 10 minutes for another apt to finish: on a machine just booted,
+# apt-daily or unattended-upgrades often holds the lock ("Could not get lock ...").
+fbus_apt() {
+    local sudo=$1 try err
+    shift
+    err=$(mktemp)
+    for try in $(seq 60); do
+        if $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=10 "$@" 2>"$err"; then
+            rm -f "$err"
+            return 0
+        fi
+        grep -q "Could not get lock\|Unable to lock\|Unable to acquire" "$err" || break
+        [ "$try" = 1 ] && echo "framebus: another apt-get holds the lock: waiting for it" >&2
+        sleep 10
+    done
+    cat "$err" >&2
+    rm -f "$err"
+    return 1
 }
