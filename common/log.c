@@ -107,7 +107,14 @@ static void emit(const char *tag, int err, const char *suffix, const char *fmt, 
     }
     vappend(&l, fmt, ap);
     if (err) {
-        append(&l, ": %s", strerror_r(err, ebuf, sizeof(ebuf)));
+#if defined(__GLIBC__)
+        append(&l, ": %s", strerror_r(err, ebuf, sizeof(ebuf))); /* GNU: returns the text */
+#else
+        /* POSIX (musl): fills ebuf and returns 0, or an error number. */
+        if (strerror_r(err, ebuf, sizeof(ebuf)) != 0)
+            snprintf(ebuf, sizeof(ebuf), "error %d", err);
+        append(&l, ": %s", ebuf);
+#endif
     }
     if (suffix) {
         append(&l, "%s", suffix);

@@ -163,12 +163,14 @@ int app_file_create(struct app_file *f, int dirfd, const char *name)
 /* tmp onto name, failing with -EEXIST if anything is at name. */
 static int rename_noreplace(const struct app_file *f)
 {
+#ifdef RENAME_NOREPLACE /* glibc >= 2.28; musl 1.2.3 has no renameat2 */
     if (renameat2(f->dirfd, f->tmp, f->dirfd, f->name, RENAME_NOREPLACE) == 0) {
         return 0;
     }
     if (errno != EINVAL && errno != ENOSYS) {
         return -errno;
     }
+#endif
     /* A file system without RENAME_NOREPLACE: link() never follows or replaces either. */
     if (linkat(f->dirfd, f->tmp, f->dirfd, f->name, 0) != 0) {
         return -errno;
