@@ -217,6 +217,25 @@ static void say_version(struct phrase *p, const char *bus, uint32_t key)
         bus);
 }
 
+static void say_corrupt(struct phrase *p, const char *bus, uint32_t key)
+{
+    struct fbus_info info;
+    int rc = look(bus, key, &info);
+
+    /* A sound header whose slot semaphore set is gone: removed by hand (ipcrm -s). */
+    if (rc == 0 && info.semid < 0) {
+        say(p,
+            "its segment (shm %d) is there but its semaphore set is missing (removed by "
+            "hand?); remove the rest with 'fbus rm %s%s' and restart the writer",
+            info.shmid, bus, info.writer_alive ? " --force" : "");
+        return;
+    }
+    say(p,
+        "not a usable bus (corrupt or half-made header); if no writer uses it, remove it "
+        "with 'fbus rm %s --force' and restart the writer",
+        bus);
+}
+
 static void say_foreign(struct phrase *p, const char *bus, uint32_t key)
 {
     char line[256];
@@ -237,12 +256,6 @@ static int say_plain(struct phrase *p, int err, int op, const char *bus)
     switch (err) {
     case FBUS_ENAME:
         say(p, "invalid bus name: use 1-31 characters of a-z 0-9 _ . -");
-        return 1;
-    case FBUS_ECORRUPT:
-        say(p,
-            "not a usable bus (corrupt or half-made header); if no writer uses it, remove "
-            "it with 'fbus rm %s --force' and restart the writer",
-            bus);
         return 1;
     case FBUS_ETIMEDOUT:
         say(p, "no frame came in time: its writer is alive but sends nothing (stalled?); "
@@ -298,6 +311,9 @@ const char *app_advice(int err, int op, const char *bus, uint32_t key, char *buf
         break;
     case FBUS_ECOLLISION:
         say_collision(&p, bus, key);
+        break;
+    case FBUS_ECORRUPT:
+        say_corrupt(&p, bus, key);
         break;
     case FBUS_EPERM:
         say_perm(&p, op, bus, key);

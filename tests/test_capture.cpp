@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <thread>
 
 #include "fbus_test.h"
 #include "png_io.h"
@@ -25,7 +27,7 @@ namespace
 {
 
 /* Exit codes, README "Exit codes" (common/advice.h). */
-enum { EX_OK = 0, EX_USAGE = 2, EX_BUSY = 5, EX_GONE = 8, EX_SOURCE = 9 };
+enum { EX_OK = 0, EX_USAGE = 2, EX_BUSY = 5, EX_CORRUPT = 6, EX_GONE = 8, EX_SOURCE = 9 };
 
 std::vector<std::string> capture(const std::vector<std::string> &args)
 {
@@ -330,6 +332,62 @@ TEST_F(Capture, SecondWriterIsToldThePidOfTheLiveOne)
     EXPECT_NE(std::string::npos, res.err.find("writer pid " + std::to_string(pid))) << res.err;
     kill(pid, SIGTERM);
     EXPECT_EQ(EX_OK, fbus_wait_child(pid, 10000));
+}
+
+/* Two bus names (of this test process) whose keys collide: a birthday search over 24 bits. */
+std::pair<std::string, std::string> colliding_names()
+{
+    std::map<uint32_t, std::string> seen;
+    for (unsigned i = 0; i < 1000000; i++) {
+        std::string n = "t." + std::to_string(getpid()) + ".k" + std::to_string(i);
+        auto it = seen.emplace(fbus_key_from_name(n.c_str()), n);
+        if (!it.second)
+            return {it.first->second, n};
+    }
+    return {};
+}
+
+TEST_F(Capture, CollidingNamesAreToldTheCollisionAndKey)
+{
+    auto names = colliding_names();
+    ASSERT_FALSE(names.first.empty());
+    const std::string &a = names.first, &b = names.second;
+    pid_t pid =
+        fbus_spawn(capture({"--bus", a, "--source", "test", "--size", "160x120", "--fps", "50"}));
+    ASSERT_TRUE(wait_published(a, 1));
+    ProgResult res = fbus_run(capture({"--bus", b, "--source", "test", "--count", "3"}));
+    EXPECT_EQ(EX_CORRUPT, res.status) << res.err;
+    EXPECT_TRUE(res.err.find("collides with bus '" + a + "'") != std::string::npos) << res.err;
+    EXPECT_TRUE(res.err.find("--key") != std::string::npos) << res.err;
+    EXPECT_TRUE(res.err.find("busy") == std::string::npos) << res.err;
+    /* The key it suggests is free: the second bus runs under it. */
+    size_t at = res.err.find("e.g. --key ");
+    ASSERT_NE(std::string::npos, at) << res.err;
+    std::string key = res.err.substr(at + 11, 10);
+    res = fbus_run(capture({"--bus", b, "--key", key, "--source", "test", "--count", "3"}));
+    EXPECT_EQ(EX_OK, res.status) << res.err;
+    kill(pid, SIGTERM);
+    EXPECT_EQ(EX_OK, fbus_wait_child(pid, 10000));
+    fbus_test_remove(a);
+}
+
+TEST_F(Capture, BusRemovedUnderTheWriterSaysSoAndStops)
+{
+    std::string n = bus("rmd");
+    ProgResult rm;
+    std::thread remover([&] {
+        if (wait_published(n, 1))
+            rm = fbus_run(fbus_prog_argv(FBUS_TOOL, {"rm", n, "--force"}));
+    });
+    ProgResult res = fbus_run(
+        capture({"--bus", n, "--source", "test", "--size", "160x120", "--fps", "50"}), 20000);
+    remover.join();
+    EXPECT_EQ(0, rm.status) << rm.err;
+    EXPECT_EQ(EX_GONE, res.status) << res.err;
+    EXPECT_NE(std::string::npos, res.err.find("removed under its writer")) << res.err;
+    EXPECT_NE(std::string::npos, res.err.find("re-make it")) << res.err;
+    EXPECT_EQ(std::string::npos, res.err.find("Invalid argument")) << res.err;
+    EXPECT_FALSE(ipc_present("shm", n)) << "not made again";
 }
 
 /* ---- PNG replay ------------------------------------------------------------------------- */

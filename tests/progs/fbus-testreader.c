@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "framebus/framebus.h"
 #include "pattern.h"
 
@@ -116,6 +117,7 @@ static int attach(const struct cfg *c, fbus_reader **r)
 {
     uint64_t end = fbus_now_ns() + (uint64_t)c->timeout_ms * 1000000u;
     struct fbus_reader_opts o;
+    char why[512];
     int rc;
 
     fbus_reader_opts_init(&o);
@@ -127,11 +129,16 @@ static int attach(const struct cfg *c, fbus_reader **r)
             break;
         usleep(2000);
     }
-    if (rc != 0)
+    if (rc == FBUS_ENOBUS)
         fprintf(stderr,
                 PROG ": cannot attach bus '%s' within %d ms: %s (%s); is the writer "
                      "running, with the same --bus?\n",
                 c->bus, c->timeout_ms, fbus_strerror(rc), fbus_err_name(rc));
+    else if (rc != 0)
+        fprintf(stderr, PROG ": cannot attach bus '%s': %s (%s)\n", c->bus,
+                app_advice(rc, c->lossless ? APP_OP_LOSSLESS : APP_OP_READ, c->bus, 0, why,
+                           sizeof(why)),
+                fbus_err_name(rc));
     return rc;
 }
 
