@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "advice.h"
 #include "fbus_test.h"
 #include "layout.h"
 #include "png_io.h"
@@ -462,4 +463,64 @@ TEST_F(Tool, WaitSaysWhichOfBusAndFrameNeverCame)
     EXPECT_TRUE(has(r.err, "is there")) << r.err;
     EXPECT_TRUE(has(r.err, "frame 1 never came within 400 ms")) << r.err;
     fbus_writer_close(w);
+}
+
+TEST_F(Tool, AnotherProtocolNamesBothNumbersAndTheFix)
+{
+    std::string n = bus("proto");
+    struct fbus_format f;
+    fbus_format_init(&f, FBUS_FMT_GREY, 16, 16);
+    fbus_writer *w = nullptr;
+    ASSERT_EQ(0, fbus_writer_open(&w, n.c_str(), &f, nullptr));
+    struct fbus_shm_header *h = attach_rw(n);
+    ASSERT_NE(nullptr, h);
+    h->abi_version = 99;
+    shmdt(h);
+    ProgResult r = tool({"snap", n, dir_ + "/x.png", "--timeout", "300"});
+    EXPECT_EQ(6, r.status) << r.err;
+    EXPECT_TRUE(has(r.err, "protocol 99")) << r.err;
+    EXPECT_TRUE(has(r.err, "this program protocol " + std::to_string(fbus_protocol()))) << r.err;
+    EXPECT_TRUE(has(r.err, "restart its writer with the same framebus")) << r.err;
+    EXPECT_TRUE(has(r.err, "fbus rm " + n)) << r.err;
+    r = tool({"info", n});
+    EXPECT_EQ(6, r.status) << r.err;
+    EXPECT_TRUE(has(r.err, "protocol 99")) << r.err;
+    fbus_writer_close(w);
+}
+
+TEST_F(Tool, ForeignObjectUnderTheKeyIsDescribedWithItsRemoval)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "NOT RUN: needs root to make an object as another uid";
+    std::string n = bus("foreign");
+    key_t key = (key_t)fbus_key_from_name(n.c_str());
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
+            _exit(99);
+        _exit(semget(key, 5, IPC_CREAT | IPC_EXCL | 0666) < 0 ? 98 : 0);
+    }
+    ASSERT_EQ(0, fbus_wait_child(pid, 10000));
+    char rm[32];
+    snprintf(rm, sizeof(rm), "ipcrm -S 0x%08x", (unsigned)key);
+    struct fbus_format f;
+    fbus_format_init(&f, FBUS_FMT_GREY, 16, 16);
+    fbus_writer *w = nullptr;
+    int rc = fbus_writer_open(&w, n.c_str(), &f, nullptr);
+    EXPECT_EQ(FBUS_EFOREIGN, rc);
+    char advice[512];
+    app_advice(rc, APP_OP_WRITE, n.c_str(), 0, advice, sizeof(advice));
+    EXPECT_TRUE(has(advice, rm)) << advice;
+    EXPECT_TRUE(has(advice, "65534")) << advice;
+    EXPECT_EQ(6, app_exit_code(rc));
+    fbus_writer_close(w);
+#ifdef FBUS_CAPTURE
+    ProgResult r = fbus_run(fbus_prog_argv(FBUS_CAPTURE, {"--bus", n, "--source", "test"}));
+    EXPECT_EQ(6, r.status) << r.err;
+    EXPECT_TRUE(has(r.err, rm)) << r.err;
+#endif
+    int id = semget(key, 0, 0);
+    if (id >= 0) {
+        semctl(id, 0, IPC_RMID);
+    }
 }
