@@ -958,6 +958,32 @@ uint64_t published_over(const std::string &bus, int ms)
     return published(bus) - a;
 }
 
+struct Counts {
+    uint64_t published, dropped;
+};
+
+Counts counts(const std::string &bus)
+{
+    struct fbus_info i;
+    if (fbus_info_get(bus.c_str(), 0, &i) != 0)
+        return {0, 0};
+    return {i.published, i.dropped};
+}
+
+/* What the writers of buses published and dropped over the same ms. */
+std::vector<Counts> counts_over(const std::vector<std::string> &buses, int ms)
+{
+    std::vector<Counts> c;
+    for (const std::string &b : buses)
+        c.push_back(counts(b));
+    usleep((useconds_t)ms * 1000);
+    for (size_t k = 0; k < buses.size(); k++) {
+        Counts now = counts(buses[k]);
+        c[k] = {now.published - c[k].published, now.dropped - c[k].dropped};
+    }
+    return c;
+}
+
 class ViewStall : public View, public ::testing::WithParamInterface<bool>
 {
 };
@@ -974,19 +1000,40 @@ TEST_P(ViewStall, StoppedViewerDoesNotLowerTheWriterRateAndResumesOnTheNewest)
         ASSERT_TRUE(x->start(800, 600));
         disp.reset(new EnvVar("DISPLAY", x->display().c_str()));
     }
-    std::string n = bus("stall"), err = tmp_ + "/view.err";
+    std::string n = bus("stall"), twin = bus("twin"), err = tmp_ + "/view.err";
     const unsigned fps = 200;
     source(n, {FBUS_FMT_YUYV, 320, 240, fps, 2});
+    /*
+     * The rate while the viewer is stopped is compared with a twin writer's (same format, no
+     * reader) over the same second. A loaded machine lowers both alike: the pacer skips a frame
+     * when it wakes a period late (5 ms at 200 fps), so the writer's rate one second earlier was
+     * no baseline (0.89x seen twice on a shared 2-CPU machine, nothing wrong).
+     */
+    source(twin, {FBUS_FMT_YUYV, 320, 240, fps, 2});
     int fd;
     std::vector<std::string> args = {"--bus", n, "--stats"};
     if (!window)
         args.push_back("--headless");
     pid_t v = view(args, err, &fd);
     StatsLine st;
-    ASSERT_TRUE(next_stats(fd, &st) && next_stats(fd, &st)) << read_file(err);
-    EXPECT_GT(st.fps, fps * 0.5) << "the viewer keeps up while it runs";
+    /* The first line comes once the window is up: slow on a loaded machine. */
+    ASSERT_TRUE(next_stats(fd, &st, 30000)) << read_file(err);
+    /*
+     * It keeps up with the writer: each line's rate against what the writer published since the
+     * line before (a loaded machine slows both; 200 fps is then out of reach for either).
+     */
+    double wrote = 0;
+    bool keeps_up = false;
+    for (int i = 0; i < 5 && !keeps_up; i++) {
+        uint64_t t0 = fbus_now_ns(), p0 = published(n);
+        ASSERT_TRUE(next_stats(fd, &st)) << read_file(err);
+        wrote = (double)(published(n) - p0) * 1e9 / (double)(fbus_now_ns() - t0);
+        keeps_up = st.fps > wrote * 0.5;
+    }
+    EXPECT_TRUE(keeps_up) << "the viewer keeps up while it runs: " << st.fps
+                          << " frames/s, the writer " << wrote;
 
-    uint64_t before = published_over(n, 1000), during = 0;
+    std::vector<Counts> before = counts_over({n, twin}, 1000), stopped = {{0, 0}, {0, 0}};
     int landed_in_hold = 0;
     for (int attempt = 0; attempt < 5; attempt++) {
         kill(v, SIGSTOP);
@@ -994,11 +1041,12 @@ TEST_P(ViewStall, StoppedViewerDoesNotLowerTheWriterRateAndResumesOnTheNewest)
         ASSERT_EQ(v, waitpid(v, &status, WUNTRACED));
         /*
          * With 2 slots a reader frozen *while it holds* a frame leaves the
-         * writer no free slot (DESIGN.md §3: double buffering). fbus-view holds
-         * one for a memcpy, so that is rare; if it happened, start again.
+         * writer no free slot (docs/design.md §3: double buffering). fbus-view holds
+         * one for a memcpy, so that is rare; if it happened (then at most one more frame goes
+         * to the other slot), start again.
          */
-        if (published_over(n, 100) > 0) {
-            during = published_over(n, 1000);
+        if (published_over(n, 100) > 1) {
+            stopped = counts_over({n, twin}, 2000);
             break;
         }
         landed_in_hold++;
@@ -1006,10 +1054,20 @@ TEST_P(ViewStall, StoppedViewerDoesNotLowerTheWriterRateAndResumesOnTheNewest)
         usleep(50000);
     }
     RecordProperty("stop_landed_in_a_hold", landed_in_hold);
-    double ratio = (double)during / (double)before;
-    RecordProperty("published_before", std::to_string(before));
+    uint64_t during = stopped[0].published;
+    double ratio = (double)during / (double)std::max<uint64_t>(stopped[1].published, 1);
+    RecordProperty("published_before", std::to_string(before[0].published));
     RecordProperty("published_while_stopped", std::to_string(during));
-    EXPECT_GE(ratio, 0.9) << before << " frames/s before, " << during << " while stopped";
+    RecordProperty("twin_published_while_stopped", std::to_string(stopped[1].published));
+    EXPECT_EQ(0u, stopped[0].dropped) << "the stopped viewer holds no slot: nothing to drop";
+    /*
+     * A writer that waited for the stopped reader would publish next to nothing. Measured on a
+     * 2-CPU machine at load 10, both writers at 50-200 of their 200 fps: 0.61-1.6 (the old
+     * ratio, against the writer's own rate a second earlier: 0.25-1.3).
+     */
+    EXPECT_GE(ratio, 0.5) << during << " frames in 2 s while stopped, the twin writer "
+                          << stopped[1].published << " (in 1 s before: " << before[0].published
+                          << " and " << before[1].published << ")";
 
     /* Resumed: it jumps to the newest frame, counting what it missed as drops. */
     uint64_t missed_from = st.drops_total;
