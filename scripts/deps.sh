@@ -7,12 +7,14 @@
 #   view  SDL2, and Xvfb + xwd + ImageMagick for the window tests
 #   vm    qemu and what the vivid VM test needs to build its initramfs
 #   bench GStreamer's shm elements and gnuplot, for scripts/bench
+#   python the Python package's build and tests: headers, numpy, pytest, OpenCV (python/)
 
 fbus_pkgs_core="build-essential cmake pkg-config libpng-dev zlib1g-dev libv4l-dev libjpeg62-turbo-dev"
 fbus_pkgs_test="googletest libgtest-dev"
 fbus_pkgs_view="libsdl2-dev xvfb x11-apps imagemagick"
 fbus_pkgs_vm="qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils python3"
 fbus_pkgs_bench="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad gnuplot-nox"
+fbus_pkgs_python="python3-dev python3-numpy python3-pytest python3-opencv"
 
 fbus_need() {
     local missing="" group pkg
@@ -45,7 +47,8 @@ fbus_apt() {
     shift
     err=$(mktemp)
     for try in $(seq 60); do
-        if $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=10 "$@" 2>"$err"; then
+        if $sudo env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=10 "$@" 2>"$err"; then
             rm -f "$err"
             return 0
         fi
