@@ -181,11 +181,34 @@ static void say_nobus(struct phrase *p, int op, const char *bus, uint32_t key)
         say(p, " ('fbus ls' lists the buses)");
 }
 
+/* Owner and mode of the segment under key from /proc, which shows them to every user. */
+static void proc_owner(uint32_t key, struct fbus_info *info)
+{
+    char line[512];
+    FILE *f = fopen("/proc/sysvipc/shm", "re");
+
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        long long k;
+        unsigned mode, uid;
+        if (sscanf(line, "%lld %*d %o %*u %*d %*d %*u %u", &k, &mode, &uid) == 3 &&
+            (uint32_t)k == key) {
+            info->mode = mode & 0777;
+            info->uid = uid;
+            break;
+        }
+    }
+    fclose(f);
+}
+
 static void say_perm(struct phrase *p, int op, const char *bus, uint32_t key)
 {
     struct fbus_info info;
 
     look(bus, key, &info);
+    if (!info.mode)
+        proc_owner(key, &info);
     say(p, "permission denied");
     if (info.mode)
         say(p, ": it belongs to uid %u, mode 0%03o", info.uid, info.mode);
