@@ -16,6 +16,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "advice.h"
 #include "fbus_test.h"
@@ -523,4 +524,19 @@ TEST_F(Tool, ForeignObjectUnderTheKeyIsDescribedWithItsRemoval)
     if (id >= 0) {
         semctl(id, 0, IPC_RMID);
     }
+}
+
+TEST_F(Tool, SnapStartedBeforeTheWriterGetsItsFirstFrame)
+{
+    std::string n = bus("snapearly");
+    std::string out = dir_ + "/early.png";
+    ProgResult r;
+    std::thread snap([&] { r = tool({"snap", n, out, "--timeout", "10000"}); });
+    usleep(500000);
+    std::vector<uint8_t> img;
+    fbus_writer *w = pattern_bus(n, &img);
+    snap.join();
+    EXPECT_EQ(0, r.status) << r.err;
+    EXPECT_TRUE(has(r.out, "wrote " + out + ": frame 1")) << r.out;
+    fbus_writer_close(w);
 }
