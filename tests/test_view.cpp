@@ -1630,4 +1630,29 @@ TEST_F(View, AnUnreadableBusFailsAtOnceWithThePermissionCode)
     EXPECT_LT(t.ms, 2500.0) << "a bus it may not read is said at once, not after --timeout";
 }
 
+TEST_F(View, StatsWithATimeoutStopsWhenNoFrameComes)
+{
+    std::string n = bus("statsto"), err = tmp_ + "/view.err";
+    Timed t = run_view({"--bus", n, "--headless", "--stats", "--timeout", "400"});
+    EXPECT_EQ(APP_EXIT_NOBUS, t.r.status) << t.r.err;
+    EXPECT_NE(std::string::npos, t.r.err.find("stats: no bus '" + n + "' appeared within 400 ms"))
+        << t.r.err;
+    EXPECT_LT(t.ms, 3000.0) << "--timeout 400 is not honoured";
+
+    /* Frames flow, then stop (the writer frozen): it ends once none came for --timeout. */
+    pid_t w = source(n, {FBUS_FMT_YUYV, 160, 120, 30, 2});
+    int fd;
+    pid_t v = view({"--bus", n, "--headless", "--stats", "--timeout", "600"}, err, &fd);
+    StatsLine st;
+    ASSERT_TRUE(next_stats(fd, &st)) << read_file(err);
+    EXPECT_STREQ("live", st.state);
+    kill(w, SIGSTOP);
+    EXPECT_EQ(APP_EXIT_TIMEOUT, fbus_wait_child(v, 10000)) << read_file(err);
+    kids_.erase(std::remove(kids_.begin(), kids_.end(), v), kids_.end());
+    kill(w, SIGCONT);
+    EXPECT_NE(std::string::npos, read_file(err).find("no frame came within 600 ms"))
+        << read_file(err);
+    close(fd);
+}
+
 #endif /* FBUS_VIEW */

@@ -243,17 +243,23 @@ int headless_stats(const struct view_opts *o)
 {
     struct follow f;
     struct fbus_frame fr;
-    int rc;
+    uint64_t last = fbus_now_ns(), limit = (uint64_t)o->timeout_ms * MS;
+    int rc, ret = VIEW_EXIT_OK;
 
     if ((rc = follow_init(&f, o->bus)) != 0)
         return app_exit_code(rc);
-    while (!view_stop) {
-        if (follow_next(&f, &fr, VIEW_SLICE_MS) == 0)
+    while (!view_stop && ret == VIEW_EXIT_OK) {
+        if ((rc = follow_next(&f, &fr, VIEW_SLICE_MS)) == 0) {
             follow_release(&f, &fr);
+            last = fbus_now_ns();
+        }
         stats_tick(&f, 1);
+        /* With --timeout, as --snapshot: no frame for that long (the bus included) ends it. */
+        if (o->timeout_given && (fbus_now_ns() - last >= limit || f.state == FOLLOW_FAILED))
+            ret = no_frame(&f, "stats", o->timeout_ms);
     }
     follow_fini(&f);
-    return VIEW_EXIT_OK;
+    return ret;
 }
 
 /* ---- --record --------------------------------------------------------- */

@@ -39,7 +39,8 @@ static void usage(FILE *to)
             "  --scale F          window size = frame size x F (default: 1, fitted to screen)\n"
             "  --fullscreen       start full screen (key f toggles)\n"
             "  --timeout MS       --snapshot/--record: wait this long for the bus and a frame\n"
-            "                     (default %d)\n"
+            "                     (default %d); --headless --stats: stop when no frame came\n"
+            "                     for this long (default: run until stopped)\n"
             "window keys: space pause, s snapshot, f fullscreen, q/Esc quit\n",
             VIEW_TIMEOUT_DEFAULT_MS);
 #ifndef FBUS_HAVE_SDL
@@ -120,6 +121,7 @@ static int parse_number(int ch, struct view_opts *o)
         if (parse_ulong(optarg, INT_MAX, &v) != 0)
             return -1;
         o->timeout_ms = (int)v;
+        o->timeout_given = 1;
         return 0;
     }
 }

@@ -27,6 +27,7 @@ struct view_opts {
     unsigned long count;  /* --count N for --record */
     double scale;         /* --scale F; 0: not given (1, shrunk to fit the screen) */
     int timeout_ms;       /* --timeout MS: wait for bus and frame (default 5000) */
+    int timeout_given;    /* --timeout was on the command line (headless --stats obeys it then) */
     int headless;
     int stats;
     int fullscreen;
@@ -44,7 +45,10 @@ extern volatile sig_atomic_t view_stop;
 int headless_snapshot(const struct view_opts *o);
 /* --record: count frames as DIR/frame-NNNNNN.png plus DIR/index.txt. Returns a view_exit code. */
 int headless_record(const struct view_opts *o);
-/* --stats without a window: a line a second until SIGINT/SIGTERM. Returns a view_exit code. */
+/*
+ * --stats without a window: a line a second until SIGINT/SIGTERM, or, with
+ * --timeout, until no frame came for that long. Returns a view_exit code.
+ */
 int headless_stats(const struct view_opts *o);
 
 /*
