@@ -54,7 +54,6 @@ static void stats_tick(struct follow *f, int on)
 static int no_frame(const struct follow *f, const char *what, int ms)
 {
     const char *b = f->bus;
-    char advice[512];
 
     switch (f->state) {
     case FOLLOW_STARTING:
@@ -84,8 +83,8 @@ static int no_frame(const struct follow *f, const char *what, int ms)
     case FOLLOW_FAILED:
         break;
     }
-    app_log_error(TAG, "%s: bus '%s': %s", what, b,
-                  app_advice(f->err, APP_OP_READ, b, 0, advice, sizeof(advice)));
+    /* follow.c has just said why, with the advice: only what it ends. */
+    app_log_error(TAG, "%s: given up on bus '%s' (%s)", what, b, fbus_err_name(f->err));
     return app_exit_code(f->err);
 }
 
