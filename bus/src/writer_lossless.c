@@ -184,10 +184,13 @@ int fbus__wl_gate(fbus_writer *w, uint64_t deadline, unsigned *keep)
         if (!(w->lagging & bit))
             armed++;
         /*
-         * Timed out: the oldest frame it has not consumed is overwritten. Its
-         * credits count against what it was given, not the slot count now.
+         * Timed out: the oldest frame it has not consumed that a claim can take
+         * is overwritten, so it keeps none here (keeping its newest slots-1
+         * left one candidate, the oldest: the frame it holds while stopped,
+         * and every claim failed until the set rotated). Its credits count
+         * against what it was given, not the slot count now.
          */
-        unsigned unconsumed = had == 0 ? w->seg.slots - 1 : unconsumed_here(w, k, had, until);
+        unsigned unconsumed = had == 0 ? 0 : unconsumed_here(w, k, had, until);
         if (had == 0)
             w->seg.hdr->lossless[k].drops++;
         if (unconsumed > *keep)
