@@ -45,14 +45,25 @@ static int follow_trusted_link(const char *dir, int lfd, int depth)
     return open_dir(path, depth + 1);
 }
 
-static int open_dir(const char *dir, int depth)
+static int open_dir(const char *path, int depth)
 {
+    char dir[PATH_MAX];
+    size_t n = strlen(path);
     struct stat st;
     int fd, lfd, rc;
 
     if (depth > LINK_DEPTH_MAX) {
         return -ELOOP;
     }
+    /* "link/" resolves the link whatever O_NOFOLLOW says: the last component goes bare. */
+    while (n > 1 && path[n - 1] == '/') {
+        n--;
+    }
+    if (n >= sizeof(dir)) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(dir, path, n);
+    dir[n] = 0;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
         return fd;

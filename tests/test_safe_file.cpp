@@ -161,6 +161,7 @@ TEST_F(SafeFile, ADirectoryLinkIsFollowedOnlyIfItIsOursOrRoots)
         GTEST_SKIP() << "another user's link needs root to plant";
     ASSERT_TRUE(as_other([&] { return symlink(real.c_str(), theirs.c_str()) == 0; }));
     EXPECT_EQ(-ELOOP, app_dir_open(theirs.c_str()));
+    EXPECT_EQ(-ELOOP, app_dir_open((theirs + "//").c_str())) << "a trailing slash follows links";
     const char *name;
     EXPECT_EQ(-ELOOP, app_dir_open_parent((theirs + "/x.png").c_str(), &name));
     EXPECT_EQ(-ENOTDIR, app_dir_open(victim_.c_str()));
