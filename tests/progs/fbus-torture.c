@@ -202,21 +202,37 @@ static uint64_t new_drops(void)
     return d;
 }
 
-/* Every busy/readers/lreg semaphore must be back at 0 once all processes are gone. */
-static int slots_all_free(void)
+/*
+ * Every busy/readers/lreg semaphore of the slot set the header names must be back at 0 once
+ * all processes are gone (the set under the key is the writer's role set: 1 semaphore).
+ * *semid: that set, for the leftover check.
+ */
+static int slots_all_free(int *semid)
 {
-    unsigned short v[64];
+    /* The slot set's layout (bus/src/layout.h): busy[16], readers[16], lreg[8], credit[8]. */
+    enum { NSEMS = 3 * FBUS_SLOTS_MAX, CHECKED = 2 * FBUS_SLOTS_MAX + FBUS_LOSSLESS_MAX };
+    unsigned short v[NSEMS];
     union {
         int val;
         struct semid_ds *buf;
         unsigned short *array;
-    } arg = {.array = v};
-    int semid = semget((key_t)fbus_key_from_name(bus), 0, 0);
+    } arg;
+    struct semid_ds ds;
+    struct fbus_info info;
     int bad = 0;
 
-    if (semid < 0 || semctl(semid, 0, GETALL, arg) < 0)
+    *semid = -1;
+    if (fbus_info_get(bus, 0, &info) != 0 || info.slot_semid < 0)
         return -1;
-    for (int i = 0; i < 1 + 2 * FBUS_SLOTS_MAX + FBUS_LOSSLESS_MAX; i++) {
+    *semid = info.slot_semid;
+    /* GETALL writes nsems values: only into an array that size. */
+    arg.buf = &ds;
+    if (semctl(*semid, 0, IPC_STAT, arg) < 0 || ds.sem_nsems != NSEMS)
+        return -1;
+    arg.array = v;
+    if (semctl(*semid, 0, GETALL, arg) < 0)
+        return -1;
+    for (int i = 0; i < CHECKED; i++) {
         if (v[i]) {
             fprintf(stderr, "torture: semaphore %d still %u after every process died\n", i, v[i]);
             bad++;
@@ -307,13 +323,19 @@ int main(int argc, char **argv)
         kill(procs[i], SIGKILL);
     for (int i = 0; i < n; i++)
         waitpid(procs[i], NULL, 0);
-    int lost = slots_all_free();
+    int slot_semid;
+    int lost = slots_all_free(&slot_semid);
     int unusable = lost == 0 ? fresh_writer_uses_every_slot() : 1;
     struct fbus_info info;
+    /* After the fresh writer's close: no segment, no role set, no slot set of the last bus. */
     int left = fbus_info_get(bus, 0, &info) != FBUS_ENOBUS ||
-               semget((key_t)fbus_key_from_name(bus), 0, 0) >= 0;
-    if (left)
+               semget((key_t)fbus_key_from_name(bus), 0, 0) >= 0 ||
+               (slot_semid >= 0 && semctl(slot_semid, 0, GETVAL) >= 0);
+    if (left) {
         fbus_remove(bus, 0, 1);
+        if (slot_semid >= 0)
+            semctl(slot_semid, 0, IPC_RMID);
+    }
     /* A lossless gap is only legal where the writer said it stopped waiting. */
     uint64_t ll_bad = st->ll_gaps > drops ? st->ll_gaps - drops : 0;
     uint64_t violations = st->torn + st->backwards + st->ll_disorder + ll_bad + st->stalls +
