@@ -46,7 +46,7 @@ void follow_fini(struct follow *f)
 static void set_state(struct follow *f, enum follow_state s, int err)
 {
     struct fbus_reader_status st;
-    char why[256];
+    char why[512];
 
     if (f->state == s && (s != FOLLOW_FAILED || f->err == err))
         return;
