@@ -55,8 +55,7 @@ struct capture {
     fbus_writer *w;
     struct fbus_format fmt;
     uint64_t published; /* frames this run published */
-    uint64_t status_ns; /* start of the current status interval */
-    uint64_t status_frames;
+    uint64_t status_ns; /* when the last status line was printed */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -396,7 +395,10 @@ static int open_bus(struct capture *c)
 
 /* ---- The loop ------------------------------------------------------------------------------- */
 
-/* Once a second with --verbose: frame rate, drops, readers. */
+/*
+ * Once a second with --verbose: frame rate, drops, readers. The rate is the
+ * library's (fbus_writer_fps), the figure readers and 'fbus info' show.
+ */
 static void status_tick(struct capture *c)
 {
     uint64_t now = fbus_now_ns(), published, dropped;
@@ -405,18 +407,15 @@ static void status_tick(struct capture *c)
         return;
     if (!c->status_ns) {
         c->status_ns = now;
-        c->status_frames = c->published;
         return;
     }
     if (now - c->status_ns < 1000000000u)
         return;
     fbus_writer_counts(c->w, &published, &dropped);
     app_log_info(TAG, "status: %.1f fps, %" PRIu64 " frames, %" PRIu64 " dropped, %d readers%s",
-                 (double)(c->published - c->status_frames) * 1e9 / (double)(now - c->status_ns),
-                 c->published, dropped, fbus_writer_readers(c->w),
+                 fbus_writer_fps(c->w), c->published, dropped, fbus_writer_readers(c->w),
                  c->src ? "" : " (waiting for the source to come back)");
     c->status_ns = now;
-    c->status_frames = c->published;
 }
 
 static void sleep_1s(void)

@@ -211,50 +211,22 @@ static void set_rate(struct v4l2_source *v, const struct cap_request *req)
         v->timeout_ms = (int)(TIMEOUT_PERIODS * 1000 / v->fps);
 }
 
-/* Rows of plane i: the chroma planes of NV12 and YU12 have half as many. */
-static uint32_t plane_rows(uint32_t fourcc, unsigned i, uint32_t height)
-{
-    int is420 = fourcc == FBUS_FMT_NV12 || fourcc == FBUS_FMT_YU12;
-
-    return i > 0 && is420 ? height / 2 : height;
-}
-
 /*
- * Strides grow with a padded bytesperline: V4L2's single-buffer NV12 puts
- * the chroma right after the luma at the same stride, YU12 at half of it.
+ * The bus layout from the negotiated format: the library reads the driver's
+ * strides (fbus_format_from_driver: a padded bytesperline, a larger sizeimage).
  */
-static void pad_planes(struct fbus_format *f, const struct v4l2_pix_format *p)
-{
-    struct fbus_format tight = *f;
-    uint32_t off = 0;
-
-    for (unsigned i = 0; i < f->nplanes; i++) {
-        f->plane_stride[i] =
-            (uint32_t)((uint64_t)tight.plane_stride[i] * p->bytesperline / tight.plane_stride[0]);
-        f->plane_offset[i] = off;
-        off += f->plane_stride[i] * plane_rows(f->fourcc, i, f->height);
-    }
-    f->bytesperline = p->bytesperline;
-    f->sizeimage = off;
-}
-
-/* The bus layout from the negotiated format, checked as a reader would check it. */
 static int bus_format(struct v4l2_source *v)
 {
     const struct v4l2_pix_format *p = &v->dst.fmt.pix;
-    struct fbus_format *f = &v->fmt;
+    struct fbus_format packed;
     char name[5];
 
-    if (fbus_format_init(f, p->pixelformat, p->width, p->height) == 0) {
-        int raw = f->fourcc != FBUS_FMT_MJPEG;
-        v->min_bytes = raw ? f->sizeimage : 1;
-        if (raw && p->bytesperline > f->bytesperline)
-            pad_planes(f, p);
-        /* Room for all the driver may write: its sizeimage can exceed the planes. */
-        if ((!raw && p->sizeimage) || p->sizeimage > f->sizeimage)
-            f->sizeimage = p->sizeimage;
-        if (fbus_format_check(f) == 0)
-            return 0;
+    if (fbus_format_from_driver(&v->fmt, p->pixelformat, p->width, p->height, p->bytesperline,
+                                p->sizeimage) == 0 &&
+        fbus_format_init(&packed, p->pixelformat, p->width, p->height) == 0) {
+        /* A whole raw frame fills at least its packed planes; a JPEG, any byte count. */
+        v->min_bytes = packed.fourcc == FBUS_FMT_MJPEG ? 1 : packed.sizeimage;
+        return 0;
     }
     app_log(v->level, TAG,
             "%s: the driver's %s %ux%u layout (%u bytes/line, %u bytes/frame) "
@@ -401,7 +373,6 @@ static int v4l2_open_source(struct cap_source **out, const struct cap_request *r
     v->level = req->quiet ? APP_LOG_DEBUG : APP_LOG_ERROR;
     v->verbose = req->verbose;
     v->slots = req->slots;
-    v->latest = -1;
     if ((v->fd = cap_v4l2_open_dev(v->path, 0, v->level, &v->cap)) < 0) {
         rc = v->fd;
         goto fail;

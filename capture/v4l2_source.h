@@ -37,14 +37,11 @@ struct v4l2_source {
         size_t length;
     } bufs[V4L2SRC_BUFS_MAX];
     unsigned nbufs;
-    /* userptr zero-copy: buffer i is bus slot i, claimed while queued */
+    /* userptr zero-copy: buffer i is bus slot i, claimed while queued (the library picks which) */
     int zc;
     fbus_writer *w;
-    unsigned zc_n;                   /* buffers (slots) in use: 0..zc_n-1 */
-    uint32_t queued;                 /* bit i: slot i is claimed and queued to the driver */
-    int latest;                      /* slot last committed, or -1 */
-    uint64_t done[V4L2SRC_BUFS_MAX]; /* when each slot was last committed (commit count) */
-    uint64_t commits;
+    unsigned zc_n;   /* driver buffers: slots 0..zc_n-1 can be queued */
+    uint32_t queued; /* bit i: slot i is claimed and queued to the driver */
 };
 
 /* Waits for a frame: 1 ready (or an error to collect), 0 a signal, -ETIMEDOUT silent camera. */

@@ -5,12 +5,13 @@
  *
  * Buffer index i is always bus slot i, so the driver sees the same address
  * for an index every time and vb2 keeps its pages pinned. A slot stays
- * claimed (fbus_writer_claim_index) for as long as it is queued: no reader
- * can take it, and none trusts its old descriptor. When the driver hands it
- * back it is committed and becomes the latest frame. Slots go back to the
- * driver lazily, oldest first, once fewer than MIN_QUEUED are left with it:
- * that gives readers time to release what they hold, because a claim that
- * finds a slot held fails, and the library counts that as a dropped frame.
+ * claimed for as long as it is queued: no reader can take it, and none
+ * trusts its old descriptor. When the driver hands it back it is committed
+ * and becomes the latest frame. Which slots go to the driver is the
+ * library's choice (fbus_writer_claim_slots: oldest first, never the latest,
+ * never one a reader holds or a lossless reader has not consumed); they go
+ * lazily, once fewer than MIN_QUEUED are left with it, which gives readers
+ * time to release what they hold.
  *
  * Stopping: the driver must let go of the slots before they are given back.
  * STREAMOFF does that; when it fails (the device is gone) the fd is closed
@@ -52,58 +53,55 @@ const char *v4l2src_zc_why_not(struct v4l2_source *v)
     return NULL;
 }
 
-/* Claims slot i and queues it as USERPTR buffer i. 0, FBUS_ENOSLOT (in use), or -errno. */
-static int requeue(struct v4l2_source *v, fbus_writer *w, unsigned i)
+/* Queues claimed slot s as USERPTR buffer s->index; gives it back if the driver refuses it. */
+static int queue_slot(struct v4l2_source *v, fbus_writer *w, const struct fbus_wslot *s)
 {
     struct v4l2_buffer b = {
-        .index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_USERPTR};
-    struct fbus_wslot slot;
+        .index = s->index, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_USERPTR};
     int rc;
 
-    if ((rc = fbus_writer_claim_index(w, i, &slot)) != 0)
-        return rc;
-    b.m.userptr = (unsigned long)slot.data;
-    b.length = (uint32_t)slot.capacity;
+    b.m.userptr = (unsigned long)s->data;
+    b.length = (uint32_t)s->capacity;
     if ((rc = cap_xioctl(v->fd, VIDIOC_QBUF, &b)) != 0) {
-        fbus_writer_abort_index(w, i);
-        app_log(v->level, TAG, "%s: cannot queue bus slot %u as a USERPTR buffer: %s", v->path, i,
-                strerror(-rc));
+        fbus_writer_abort_index(w, s->index);
+        app_log(v->level, TAG, "%s: cannot queue bus slot %u as a USERPTR buffer: %s", v->path,
+                s->index, strerror(-rc));
         return rc;
     }
-    v->queued |= 1u << i;
+    v->queued |= 1u << s->index;
     return 0;
 }
 
-/* Slots not with the driver and not the latest frame, oldest first. How many. */
-static unsigned free_slots(const struct v4l2_source *v, unsigned order[V4L2SRC_BUFS_MAX])
+/*
+ * Claims up to want slots and queues each to the driver. A driver that
+ * granted fewer buffers than the bus has slots has no buffer for slots
+ * zc_n and up: the library may offer those too, so as many more are asked
+ * for and whatever is not queued is given back. 0 (also when none was
+ * free: readers hold them) or -errno.
+ */
+static int claim_queue(struct v4l2_source *v, fbus_writer *w, unsigned want)
 {
-    unsigned n = 0;
+    struct fbus_wslot got[FBUS_SLOTS_MAX];
+    int n = fbus_writer_claim_slots(w, got, want + v->slots - v->zc_n);
+    int rc = n < 0 ? n : 0;
 
-    for (unsigned i = 0; i < v->zc_n; i++) {
-        if ((v->queued & (1u << i)) || (int)i == v->latest)
-            continue;
-        unsigned j = n++;
-        while (j > 0 && v->done[order[j - 1]] > v->done[i]) {
-            order[j] = order[j - 1];
-            j--;
+    for (int k = 0; k < n; k++) {
+        if (rc == 0 && want > 0 && got[k].index < v->zc_n) {
+            rc = queue_slot(v, w, &got[k]);
+            want--;
+        } else {
+            fbus_writer_abort_index(w, got[k].index);
         }
-        order[j] = i;
     }
-    return n;
+    return rc;
 }
 
 /* Gives the driver slots again when it is down to fewer than MIN_QUEUED. 0 or -errno. */
 static int refill(struct v4l2_source *v, fbus_writer *w)
 {
-    unsigned order[V4L2SRC_BUFS_MAX];
-    unsigned n = free_slots(v, order);
+    int queued = popcount32(v->queued);
 
-    for (unsigned k = 0; k < n && popcount32(v->queued) < MIN_QUEUED; k++) {
-        int rc = requeue(v, w, order[k]);
-        if (rc != 0 && rc != FBUS_ENOSLOT)
-            return rc;
-    }
-    return 0;
+    return queued < MIN_QUEUED ? claim_queue(v, w, (unsigned)(MIN_QUEUED - queued)) : 0;
 }
 
 int v4l2src_zc_start(struct v4l2_source *v, fbus_writer *w)
@@ -114,7 +112,6 @@ int v4l2src_zc_start(struct v4l2_source *v, fbus_writer *w)
     int rc;
 
     v->w = w;
-    v->latest = -1;
     if ((rc = cap_xioctl(v->fd, VIDIOC_REQBUFS, &req)) != 0) {
         app_log_warn(TAG, "%s: USERPTR buffers refused: %s", v->path, strerror(-rc));
         return rc;
@@ -129,11 +126,10 @@ int v4l2src_zc_start(struct v4l2_source *v, fbus_writer *w)
         return -ENOBUFS;
     }
     /* Every slot that is free: after a reconnect the latest frame stays with the readers. */
-    for (unsigned i = 0; i < v->zc_n && (rc == 0 || rc == FBUS_ENOSLOT); i++)
-        rc = requeue(v, w, i);
-    if ((rc == 0 || rc == FBUS_ENOSLOT) && popcount32(v->queued) < MIN_QUEUED)
+    rc = claim_queue(v, w, v->zc_n);
+    if (rc == 0 && popcount32(v->queued) < MIN_QUEUED)
         rc = -ENOBUFS;
-    else if (rc == 0 || rc == FBUS_ENOSLOT)
+    else if (rc == 0)
         rc = cap_xioctl(v->fd, VIDIOC_STREAMON, &type);
     if (rc == 0)
         v->streaming = 1;
@@ -166,8 +162,6 @@ static int publish(struct v4l2_source *v, fbus_writer *w, const struct v4l2_buff
         app_log_error(TAG, "cannot publish a frame: %s", fbus_strerror(rc));
         return rc;
     }
-    v->latest = (int)b->index;
-    v->done[b->index] = ++v->commits;
     return CAP_FRAME;
 }
 
