@@ -373,7 +373,12 @@ TEST_F(Tool, SnapOnASegmentWithoutItsSemaphoreSetSaysWhatIsMissing)
     if (role >= 0 && role != info.semid) {
         EXPECT_EQ(0, semctl(role, 0, IPC_RMID));
     }
-    ProgResult r = tool({"snap", n, dir_ + "/x.png", "--timeout", "300"});
+    ProgResult r = tool({"info", n});
+    EXPECT_TRUE(has(r.out, "its semaphore set")) << r.out;
+    EXPECT_TRUE(has(r.out, "fbus rm " + n)) << r.out;
+    r = tool({"ls"});
+    EXPECT_TRUE(has(r.out, "semaphores missing")) << r.out;
+    r = tool({"snap", n, dir_ + "/x.png", "--timeout", "300"});
     EXPECT_NE(0, r.status);
     EXPECT_TRUE(has(r.err, "semaphore set is missing")) << r.err;
     EXPECT_TRUE(has(r.err, "fbus rm " + n)) << r.err;

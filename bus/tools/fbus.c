@@ -73,11 +73,14 @@ static int ls_row(const struct fbus_info *i, int rc, void *ctx)
         return 0;
     }
     snprintf(geom, sizeof(geom), "%ux%u", i->format.width, i->format.height);
-    printf("%-16s 0x%08x %6d %-4s %-10s %10" PRIu64 " %5u %7d %7d %-5s %10" PRIu64 " %8" PRIu64
-           "%s\n",
-           i->name, i->key, i->shmid, fourcc(i->format.fourcc, fcc), geom, i->segment_size,
-           i->slots, i->readers, i->writer_pid, i->writer_alive ? "alive" : "dead", i->published,
-           i->dropped, i->superseded ? " superseded" : i->closed ? " closed" : "");
+    printf(
+        "%-16s 0x%08x %6d %-4s %-10s %10" PRIu64 " %5u %7d %7d %-5s %10" PRIu64 " %8" PRIu64 "%s\n",
+        i->name, i->key, i->shmid, fourcc(i->format.fourcc, fcc), geom, i->segment_size, i->slots,
+        i->readers, i->writer_pid, i->writer_alive ? "alive" : "dead", i->published, i->dropped,
+        i->semid < 0    ? " semaphores missing"
+        : i->superseded ? " superseded"
+        : i->closed     ? " closed"
+                        : "");
     return 0;
 }
 
@@ -151,6 +154,10 @@ static void print_text(const struct fbus_info *i)
         printf("last frame: %.1f ms ago; %.2f fps\n", (double)i->age_ns / 1e6, i->fps);
     else
         printf("last frame: none yet\n");
+    if (i->semid < 0)
+        printf("missing:    its semaphore set (removed by hand?): readers cannot attach; "
+               "remove the rest with 'fbus rm %s%s' and restart the writer\n",
+               i->name, i->writer_alive ? " --force" : "");
 }
 
 static int cmd_info(const struct args *a)
