@@ -545,3 +545,28 @@ TEST_F(Tool, SnapStartedBeforeTheWriterGetsItsFirstFrame)
     EXPECT_TRUE(has(r.out, "wrote " + out + ": frame 1")) << r.out;
     fbus_writer_close(w);
 }
+
+TEST(Advice, OneSetOfExitCodesForEveryProgram)
+{
+    EXPECT_EQ(0, app_exit_code(0));
+    EXPECT_EQ(3, app_exit_code(FBUS_ENOBUS));
+    EXPECT_EQ(3, app_exit_code(FBUS_ENAME));
+    EXPECT_EQ(4, app_exit_code(FBUS_ETIMEDOUT));
+    EXPECT_EQ(4, app_exit_code(FBUS_EAGAIN));
+    EXPECT_EQ(5, app_exit_code(FBUS_EBUSY));
+    for (int e : {FBUS_ECORRUPT, FBUS_EVERSION, FBUS_ECOLLISION, FBUS_EFOREIGN, FBUS_EOVERWRITTEN})
+        EXPECT_EQ(6, app_exit_code(e)) << fbus_err_name(e);
+    EXPECT_EQ(7, app_exit_code(FBUS_EPERM));
+    for (int e : {FBUS_EWRITER_GONE, FBUS_ECLOSED, FBUS_EREMOVED})
+        EXPECT_EQ(8, app_exit_code(e)) << fbus_err_name(e);
+    EXPECT_EQ(1, app_exit_code(-ENOMEM));
+    char buf[512];
+    /* Every phrase fits, and a short buffer is cut, never overrun. */
+    for (int e = FBUS_EREMOVED; e <= FBUS_ENOBUS; e++) {
+        app_advice(e, APP_OP_READ, "t.advice", 0, buf, sizeof(buf));
+        EXPECT_GT(strlen(buf), 10u) << fbus_err_name(e);
+    }
+    char small[8];
+    app_advice(FBUS_EREMOVED, APP_OP_WRITE, "t.advice", 0, small, sizeof(small));
+    EXPECT_EQ(7u, strlen(small));
+}
