@@ -533,8 +533,12 @@ static int rec_report(struct rec_run *run, const struct view_opts *o, int ret)
         return VIEW_EXIT_OUTPUT;
     if (run->n) {
         unsigned long long first = run->entries[0].seq, last = run->entries[run->n - 1].seq;
+        unsigned long long missed = 0;
+        /* The gaps, not last - first: a bus made anew while recording numbers from 1 again. */
+        for (unsigned long i = 0; i < run->n; i++)
+            missed += run->entries[i].gap;
         app_log_info(TAG, "recorded %lu frames (seq %llu..%llu, %llu missed) into %s/", run->n,
-                     first, last, last - first + 1 - run->n, o->record);
+                     first, last, missed, o->record);
     }
     return ret;
 }
