@@ -52,6 +52,8 @@ int pyfbus_slot_getbuffer(PyObject *self, Py_buffer *view, int flags);
 void pyfbus_slot_releasebuffer(PyObject *self, Py_buffer *view);
 /* numpy views of each plane of a slot object (tuple). */
 PyObject *pyfbus_planes(PyObject *slot);
+/* __array__(dtype=None, copy=None): the same view as the buffer protocol, or its error. */
+PyObject *pyfbus_array(PyObject *self, PyObject *args);
 int pyfbus_views_init(PyObject *module);
 
 /* reader.c, writer.c */

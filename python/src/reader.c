@@ -280,6 +280,7 @@ static PyGetSetDef frame_getset[] = {
 };
 
 static PyMethodDef frame_methods[] = {
+    {"__array__", pyfbus_array, METH_VARARGS, "numpy.asarray(self), or why not"},
     {"release", frame_release_m, METH_NOARGS,
      "give the slot back (deferred to the last numpy view, if any is alive)"},
     {"__enter__", frame_enter, METH_NOARGS, NULL},
@@ -370,12 +371,17 @@ static int usable(ReaderObject *r)
     return 1;
 }
 
-/* Follow readers wait on through these; a bound reader reports them at once. */
+/*
+ * Why a slice ended that the caller's deadline waits on, as one long acquire
+ * would: a live writer with nothing new, a dead writer (a new one may
+ * re-attach), and for follow readers no bus or a closed one. The rest
+ * (a bound reader's closed or removed bus, errors) is said at once.
+ */
 static int wait_on(const ReaderObject *r, int rc)
 {
-    if (rc == FBUS_ETIMEDOUT)
+    if (rc == FBUS_ETIMEDOUT || rc == FBUS_EWRITER_GONE)
         return 1;
-    return r->follow && (rc == FBUS_ENOBUS || rc == FBUS_ECLOSED || rc == FBUS_EWRITER_GONE);
+    return r->follow && (rc == FBUS_ENOBUS || rc == FBUS_ECLOSED);
 }
 
 /*

@@ -237,6 +237,22 @@ static PyType_Spec plane_spec = {
     .slots = plane_slots,
 };
 
+/*
+ * __array__: numpy tries the buffer protocol first and, when that fails,
+ * would quietly make a 0-d object array; this says why instead.
+ */
+PyObject *pyfbus_array(PyObject *self, PyObject *args)
+{
+    PyObject *mv, *arr;
+
+    (void)args;
+    if (!(mv = PyMemoryView_FromObject(self)))
+        return NULL;
+    arr = pyfbus_asarray(mv);
+    Py_DECREF(mv);
+    return arr;
+}
+
 PyObject *pyfbus_planes(PyObject *slot)
 {
     struct pyfbus_slot *s = (struct pyfbus_slot *)slot;
