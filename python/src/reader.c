@@ -391,19 +391,25 @@ static int wait_on(const ReaderObject *r, int rc)
 static int acquire_sliced(ReaderObject *r, struct fbus_frame *f, uint64_t after, long timeout_ms)
 {
     uint64_t deadline = fbus_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
-    int rc;
+    int rc = FBUS_ETIMEDOUT;
 
     for (;;) {
         uint64_t now = fbus_now_ns();
-        int slice = SLICE_MS;
-        if (timeout_ms >= 0 && (deadline <= now || (deadline - now) / 1000000u < SLICE_MS))
-            slice = deadline > now ? (int)((deadline - now) / 1000000u) : 0;
+        int slice = timeout_ms == 0 ? 0 : SLICE_MS;
+        if (timeout_ms > 0) {
+            /* Rounded up: a last slice of 0 ms would be a poll, and say EAGAIN. */
+            uint64_t left = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
+            if (left == 0)
+                return rc;
+            if (left < SLICE_MS)
+                slice = (int)left;
+        }
         pyfbus_lock(r->lock);
         Py_BEGIN_ALLOW_THREADS
         rc = fbus_reader_acquire(r->r, f, after, slice);
         Py_END_ALLOW_THREADS
         PyThread_release_lock(r->lock);
-        if (rc == 0 || !wait_on(r, rc) || slice < SLICE_MS)
+        if (rc == 0 || !wait_on(r, rc) || timeout_ms == 0)
             return rc;
         if (PyErr_CheckSignals() < 0)
             return INT32_MIN;

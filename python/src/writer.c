@@ -138,8 +138,8 @@ static PyObject *claim_commit(PyObject *self, PyObject *args, PyObject *kw)
     used = c->s.fmt.sizeimage;
     if (bobj != Py_None && ((used = PyLong_AsLongLong(bobj)) == -1 && PyErr_Occurred()))
         return NULL;
-    if (used < 0)
-        return raise_for(c->writer, FBUS_ESIZE);
+    if (used < 0 || (unsigned long long)used > c->ws.capacity)
+        return raise_for(c->writer, FBUS_ESIZE); /* checked here: the claim stays open */
     if ((rc = claim_end(c, used, ts)) < 0)
         return raise_for(c->writer, rc);
     Py_RETURN_NONE;
@@ -291,7 +291,32 @@ static void writer_dealloc(PyObject *self)
     Py_DECREF(tp);
 }
 
-/* publish(data, timestamp_ns=0) -> bool: one copy; False if dropped (readers hold every slot). */
+/* A C-contiguous view of obj: its own, or a numpy copy (a strided array, e.g. a crop). */
+static int get_contiguous(PyObject *obj, Py_buffer *b)
+{
+    PyObject *copy;
+    int rc;
+
+    if (!PyObject_CheckBuffer(obj)) {
+        PyErr_SetString(PyExc_TypeError, "publish() takes a numpy array or another buffer");
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, b, PyBUF_CONTIG_RO) == 0)
+        return 0;
+    PyErr_Clear();
+    if (!pyfbus_numpy && !(pyfbus_numpy = PyImport_ImportModule("numpy")))
+        return -1;
+    if (!(copy = PyObject_CallMethod(pyfbus_numpy, "ascontiguousarray", "O", obj)))
+        return -1;
+    rc = PyObject_GetBuffer(copy, b, PyBUF_CONTIG_RO);
+    Py_DECREF(copy); /* the buffer holds its own reference */
+    return rc;
+}
+
+/*
+ * publish(data, timestamp_ns=0) -> bool: one copy (two for a non-contiguous
+ * array); False if dropped (readers hold every slot).
+ */
 static PyObject *writer_publish(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"data", "timestamp_ns", NULL};
@@ -304,7 +329,7 @@ static PyObject *writer_publish(PyObject *self, PyObject *args, PyObject *kw)
 
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|K", kwlist, &obj, &ts) || !usable(w))
         return NULL;
-    if (PyObject_GetBuffer(obj, &b, PyBUF_CONTIG_RO) < 0)
+    if (get_contiguous(obj, &b) < 0)
         return NULL;
     f = fbus_writer_format(w->w);
     if (f->fourcc != FBUS_FMT_MJPEG && (size_t)b.len != f->sizeimage) {
