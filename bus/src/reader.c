@@ -111,9 +111,14 @@ static int trust_sets(struct rseg *s, uint32_t key, const struct fbus__objinfo *
     if (rc != 0)
         return rc;
     s->semid = s->v.slot_semid;
-    /* +1 and -1 in one atomic call changes nothing, and needs alter: learn it at open. */
-    if ((rc = fbus__sem_op(s->semid, FBUS_SEM_READERS(0), 1, IPC_NOWAIT, FBUS_SEM_READERS(0), -1,
-                           IPC_NOWAIT)) != 0)
+    /*
+     * +1 and -1 in one atomic call changes nothing, and needs alter: learn it at open.
+     * The kernel checks permission before it applies anything, so ERANGE (a count some
+     * process set to its maximum) says alter was granted.
+     */
+    rc = fbus__sem_op(s->semid, FBUS_SEM_READERS(0), 1, IPC_NOWAIT, FBUS_SEM_READERS(0), -1,
+                      IPC_NOWAIT);
+    if (rc != 0 && rc != -ERANGE)
         return rc == FBUS_ENOBUS ? FBUS_ECORRUPT : rc;
     if ((id = semget((key_t)key, 0, 0400)) < 0) {
         /* No role set: no writer can be alive; the bus is still readable. */
@@ -344,6 +349,9 @@ static int try_hold(fbus_reader *r, unsigned j, uint64_t after, struct fbus_fram
 
     rc = fbus__sem_op(s->semid, FBUS_SEM_BUSY(j), 0, IPC_NOWAIT, FBUS_SEM_READERS(j), 1,
                       SEM_UNDO | IPC_NOWAIT);
+    /* readers[j] at its maximum (set so by some process): not holdable now, like busy. */
+    if (rc == -ERANGE)
+        return FBUS_EAGAIN;
     if (rc != 0)
         return rc;
     seq = RD64(&d->seq);

@@ -19,6 +19,20 @@
  *     sees it superseded and the input take its key: it must follow (or, for
  *     another bus name, stay), keeping the old frame valid until released.
  *
+ * The slot semaphore set is damaged too, as any reader the bus admits may: between
+ * acquires (passes 2 and 3) and before pass 4, random SETVALs on busy, readers, lreg
+ * and credit semaphores, drawn from a generator seeded by the input. The oracles
+ * still hold (frames inside the segment, as their descriptors say); an acquire may
+ * find the held slot busy or its count at the maximum (FBUS_EAGAIN); a release
+ * returns FBUS_EOVERWRITTEN exactly when the descriptor of the held slot changed
+ * meanwhile (the harness rewrites one now and then, as a writer would once a
+ * hold was zeroed), else 0.
+ *
+ * The bus's IPC objects are those of protocol 2: the role set (1 semaphore, the
+ * writer's, held at 1: a live writer) under the key, and the slot set, made
+ * IPC_PRIVATE, whose id every input's header is given at slot_semid (as a
+ * lossless[0].pid is made ours), so readers find the set the harness damages.
+ *
  * Keeping the bus findable yet never left behind: a reader finds a bus by key
  * (shmget), so segment and semaphore set cannot be IPC_RMID'd right after they
  * are made (a removed segment stays attached, but its key is gone). Instead the
@@ -52,7 +66,8 @@
 
 static struct {
     uint32_t key;
-    int semid;
+    int role_semid; /* under the key: the writer role, 1 semaphore */
+    int semid;      /* the slot set, private: named by every header at slot_semid */
     int shmid;
     uint8_t *seg;                 /* read-write mapping of the current segment */
     size_t size;                  /* its real size */
@@ -60,12 +75,13 @@ static struct {
     uint8_t *pattern;             /* FBUS_FUZZ_SEG_MAX bytes of the background pattern */
     int janitor_fd;               /* write end of the janitor's pipe */
     struct fbus_shm_header valid; /* a header a writer would write, for pass 3 */
-} g = {.semid = -1, .shmid = -1, .janitor_fd = -1};
+    uint64_t rng;                 /* the damage generator, seeded by each input */
+} g = {.role_semid = -1, .semid = -1, .shmid = -1, .janitor_fd = -1};
 
 /* What the inputs reached, for fbus_fuzz_report(). */
 static struct {
     unsigned long inputs, valid, opened, frames, lossless_frames, after_open_frames, converted;
-    unsigned long followed;
+    unsigned long followed, damages, overwritten;
 } stats;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -96,7 +112,7 @@ static void remove_by_key(uint32_t key)
 }
 
 /* The janitor: waits for its parent to go, and cleans up unless told all is done. */
-static void janitor(int rfd, uint32_t key)
+static void janitor(int rfd, uint32_t key, int slot_semid)
 {
     char c;
     ssize_t n;
@@ -118,8 +134,11 @@ static void janitor(int rfd, uint32_t key)
     do {
         n = read(rfd, &c, 1);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0)
+    if (n <= 0) {
         remove_by_key(key);
+        /* The private set has no key: only its id finds it. */
+        semctl(slot_semid, 0, IPC_RMID);
+    }
     _exit(0);
 }
 
@@ -138,29 +157,37 @@ static int start_janitor(void)
     }
     if (pid == 0) {
         close(fds[1]);
-        janitor(fds[0], g.key);
+        janitor(fds[0], g.key, g.semid);
     }
     close(fds[0]);
     g.janitor_fd = fds[1];
     return 0;
 }
 
-/* A key nobody uses: the semaphore set is made with IPC_EXCL, and no segment may exist. */
+/*
+ * A key nobody uses: the role set is made under it with IPC_EXCL, and no
+ * segment may exist; then the private slot set.
+ */
 static int reserve_key(void)
 {
     uint32_t start = (uint32_t)getpid() * 7919u;
 
     for (uint32_t i = 0; i < 4096; i++) {
         uint32_t key = KEY_BASE | ((start + i) % KEY_SPAN);
-        int id = semget((key_t)key, FBUS_SEM_COUNT, IPC_CREAT | IPC_EXCL | 0600);
+        int id = semget((key_t)key, FBUS_ROLE_COUNT, IPC_CREAT | IPC_EXCL | 0600);
         if (id < 0)
             continue;
         if (shmget((key_t)key, 0, 0) >= 0) {
             semctl(id, 0, IPC_RMID);
             continue;
         }
+        g.semid = semget(IPC_PRIVATE, FBUS_SEM_COUNT, IPC_CREAT | 0600);
+        if (g.semid < 0) {
+            semctl(id, 0, IPC_RMID);
+            return -1;
+        }
         g.key = key;
-        g.semid = id;
+        g.role_semid = id;
         return 0;
     }
     return -1;
@@ -188,6 +215,7 @@ static void make_valid_header(void)
     h->format.sizeimage = f.sizeimage;
     h->format.nplanes = f.nplanes;
     h->format.plane_stride[0] = f.plane_stride[0];
+    h->slot_semid = g.semid;
 }
 
 static void teardown_atexit(void)
@@ -205,16 +233,17 @@ int fbus_fuzz_setup(void)
     }
     for (uint32_t i = 0; i < FBUS_FUZZ_SEG_MAX; i++)
         g.pattern[i] = (uint8_t)(i ^ (i >> 7) ^ (i >> 13) ^ 0x5a);
-    make_valid_header();
     if (reserve_key() != 0) {
         fprintf(stderr, "fuzz_harness: no free System V key in 0x%08x..0x%08x: %s\n", KEY_BASE,
                 KEY_BASE + KEY_SPAN - 1, strerror(errno));
         return -1;
     }
+    make_valid_header();
     if (start_janitor() != 0) {
         fprintf(stderr, "fuzz_harness: cannot start the janitor process: %s\n", strerror(errno));
         semctl(g.semid, 0, IPC_RMID);
-        g.semid = -1;
+        semctl(g.role_semid, 0, IPC_RMID);
+        g.semid = g.role_semid = -1;
         return -1;
     }
     atexit(teardown_atexit);
@@ -237,7 +266,9 @@ void fbus_fuzz_teardown(void)
     drop_segment();
     if (g.semid >= 0)
         semctl(g.semid, 0, IPC_RMID);
-    g.semid = -1;
+    if (g.role_semid >= 0)
+        semctl(g.role_semid, 0, IPC_RMID);
+    g.semid = g.role_semid = -1;
     if (g.janitor_fd >= 0) {
         /* All removed: the janitor may go without touching the key again. */
         ssize_t n = write(g.janitor_fd, "x", 1);
@@ -276,19 +307,68 @@ static void reset_sems(void)
 {
     unsigned short v[FBUS_SEM_COUNT] = {0};
     union fbus_semun arg = {.array = v};
+    union fbus_semun one = {.val = 1};
 
-    v[FBUS_SEM_WRITER] = 1;
     if (semctl(g.semid, 0, SETALL, arg) < 0)
         die("semctl SETALL: %s", strerror(errno));
+    if (semctl(g.role_semid, FBUS_SEM_WRITER, SETVAL, one) < 0)
+        die("semctl SETVAL writer: %s", strerror(errno));
+}
+
+/* xorshift64*: the damage an input does is the same each time it runs. */
+static uint32_t rnd(void)
+{
+    g.rng ^= g.rng >> 12;
+    g.rng ^= g.rng << 25;
+    g.rng ^= g.rng >> 27;
+    return (uint32_t)((g.rng * 2685821657736338717ull) >> 32);
+}
+
+static void seed_damage(const uint8_t *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ data[i]) * 1099511628211ull;
+    g.rng = h ? h : 1;
+}
+
+/*
+ * What a reader with alter on the slot set may do: up to 3 SETVALs, anywhere
+ * in busy, readers, lreg and credit, to 0, 1, 2 or the largest value.
+ */
+static void damage_sems(void)
+{
+    static const unsigned short vals[] = {0, 1, 2, 32767};
+    unsigned n = rnd() % 4;
+
+    for (unsigned i = 0; i < n; i++) {
+        union fbus_semun arg = {.val = vals[rnd() % 4]};
+        if (semctl(g.semid, (int)(rnd() % FBUS_SEM_COUNT), SETVAL, arg) < 0)
+            die("semctl SETVAL (damage): %s", strerror(errno));
+        stats.damages++;
+    }
+}
+
+/*
+ * Whether the damage made slot j one no reader may take now: busy[j] raised (it
+ * looks like the writer is filling it), or readers[j] at its maximum (no +1).
+ */
+static int slot_unholdable(unsigned j)
+{
+    return semctl(g.semid, (int)FBUS_SEM_BUSY(j), GETVAL) != 0 ||
+           semctl(g.semid, (int)FBUS_SEM_READERS(j), GETVAL) == 32767;
 }
 
 /*
  * Lays the input's bytes over the segment. A non-zero lossless[0].pid becomes
- * ours: a lossless reader here takes index 0 and must find itself armed.
+ * ours: a lossless reader here takes index 0 and must find itself armed. The
+ * header's slot_semid becomes our slot set's id, as a writer would write it.
  */
 static void overlay(const uint8_t *bytes, size_t n)
 {
     const size_t pid_at = offsetof(struct fbus_shm_header, lossless[0].pid);
+    const size_t semid_at = offsetof(struct fbus_shm_header, slot_semid);
     int32_t pid;
 
     memcpy(g.seg, bytes, n);
@@ -301,6 +381,12 @@ static void overlay(const uint8_t *bytes, size_t n)
     }
     if (n > g.dirty)
         g.dirty = n;
+    /* Written even past the input's bytes: a header that validates names a set. */
+    if (g.size >= semid_at + sizeof(g.semid)) {
+        memcpy(g.seg + semid_at, &g.semid, sizeof(g.semid));
+        if (g.dirty < semid_at + sizeof(g.semid))
+            g.dirty = semid_at + sizeof(g.semid);
+    }
 }
 
 /* ---- Oracles --------------------------------------------------------------------------------- */
@@ -368,9 +454,38 @@ static void check_frame(const struct fbus_frame *f, const struct fbus_segview *v
     stats.frames++;
 }
 
+/* A release of a frame whose descriptor did not change: 0, always. */
+static void release_whole(fbus_reader *r, struct fbus_frame *f)
+{
+    int rc = fbus_reader_release(r, f);
+
+    if (rc != 0)
+        die("release of an untouched frame: %s", fbus_err_name(rc));
+}
+
+/*
+ * What a writer does once a process zeroed readers[j] behind a reader's back:
+ * it rewrites slot j. The reader must say so at release (FBUS_EOVERWRITTEN);
+ * the descriptor is put back after.
+ */
+static void release_overwritten(fbus_reader *r, struct fbus_frame *f)
+{
+    struct fbus_shm_slot *d = &((struct fbus_shm_header *)g.seg)->slots[f->slot];
+    uint64_t seq = d->seq;
+    int rc;
+
+    d->seq = seq + 1000;
+    rc = fbus_reader_release(r, f);
+    d->seq = seq;
+    if (rc != FBUS_EOVERWRITTEN)
+        die("release of a frame overwritten while held: %s", fbus_err_name(rc));
+    stats.overwritten++;
+}
+
 /*
  * Latest-frame reader: the latest frame, nothing newer after it, the same
- * frame again while holding it; releases out of order; a double release.
+ * frame again while holding it (unless the damage made its slot unholdable);
+ * releases out of order; a double release; sometimes an overwrite while held.
  */
 static void take_latest(fbus_reader *r, const struct fbus_segview *v)
 {
@@ -384,33 +499,51 @@ static void take_latest(fbus_reader *r, const struct fbus_segview *v)
         return;
     }
     check_frame(&f[0], v, 0);
+    damage_sems();
     rc = fbus_reader_acquire(r, &f[1], f[0].seq, 0);
     if (rc == 0)
         die("acquire after seq %llu gave seq %llu on an unchanged segment",
             (unsigned long long)f[0].seq, (unsigned long long)f[1].seq);
     if (!allowed_acquire_rc(rc))
         die("acquire (after): %s", fbus_err_name(rc));
+    damage_sems();
     rc = fbus_reader_acquire(r, &f[1], f[0].seq - 1, 0);
+    if (rc == FBUS_EAGAIN && slot_unholdable(f[0].slot)) {
+        release_whole(r, &f[0]);
+        return;
+    }
     if (rc != 0 || f[1].seq != f[0].seq || f[1].slot != f[0].slot)
         die("second acquire of the held frame: %s", fbus_err_name(rc));
     check_frame(&f[1], v, f[0].seq - 1);
+    damage_sems();
     rc = fbus_reader_acquire(r, &f[2], 0, 0);
+    if (rc == FBUS_EAGAIN && slot_unholdable(f[0].slot)) {
+        release_whole(r, &f[1]);
+        release_whole(r, &f[0]);
+        return;
+    }
     if (rc != 0 || f[2].seq != f[0].seq)
         die("third acquire of the held frame: %s", fbus_err_name(rc));
-    if (fbus_reader_release(r, &f[1]) != 0 || fbus_reader_release(r, &f[0]) != 0)
-        die("release failed");
+    release_whole(r, &f[1]);
+    release_whole(r, &f[0]);
     if (fbus_reader_release(r, &f[0]) != FBUS_ESTATE)
         die("double release not refused");
-    /* f[2] stays held: close must give it back. */
+    if (rnd() % 4 == 0)
+        release_overwritten(r, &f[2]);
+    /* Otherwise f[2] stays held: close must give it back. */
 }
 
-/* Lossless reader: every frame left, oldest first, each released before the next. */
+/*
+ * Lossless reader: every frame left, oldest first, each released before the
+ * next; the damage between acquires may make a slot busy (nothing to take).
+ */
 static void take_lossless(fbus_reader *r, const struct fbus_segview *v)
 {
     uint64_t last = 0;
 
     for (int i = 0; i <= FBUS_SLOTS_MAX; i++) {
         struct fbus_frame f;
+        damage_sems();
         int rc = fbus_reader_acquire(r, &f, 0, 0);
         if (rc != 0) {
             if (!allowed_acquire_rc(rc))
@@ -420,8 +553,7 @@ static void take_lossless(fbus_reader *r, const struct fbus_segview *v)
         check_frame(&f, v, last);
         stats.lossless_frames++;
         last = f.seq;
-        if (fbus_reader_release(r, &f) != 0)
-            die("lossless release failed");
+        release_whole(r, &f);
     }
     die("lossless reader got more frames than there are slots");
 }
@@ -476,6 +608,8 @@ static void pass_open(int vrc, const struct fbus_segview *v)
         die("reader format differs from the validated one");
     take_latest(r, v);
     fbus_reader_close(r);
+    /* The damage may have filled every lreg[k]: a new lossless reader starts clean. */
+    reset_sems();
     if ((rc = open_reader(&r, 1)) != 0)
         die("lossless open: %s", fbus_err_name(rc));
     take_lossless(r, v);
@@ -564,6 +698,7 @@ static void pass_info(int vrc, const struct fbus_segview *v)
         memcpy(&magic, g.seg, sizeof(magic));
     if (vrc == FBUS_ECORRUPT && (g.size < sizeof(magic) || magic != FBUS_MAGIC))
         want = FBUS_ECOLLISION;
+    damage_sems();
     rc = fbus_info_shmid(g.shmid, &info);
     if (rc != want)
         die("info: %s, validation says %s", fbus_err_name(rc), fbus_err_name(want));
@@ -580,9 +715,10 @@ void fbus_fuzz_report(FILE *out)
     fprintf(
         out,
         "inputs %lu: %lu validated, %lu opened by a reader; frames checked %lu "
-        "(lossless %lu, after open %lu), converted to RGB24 %lu; followed to a new segment %lu\n",
+        "(lossless %lu, after open %lu), converted to RGB24 %lu; followed to a new segment %lu; "
+        "semaphores damaged %lu, overwrites reported %lu\n",
         stats.inputs, stats.valid, stats.opened, stats.frames, stats.lossless_frames,
-        stats.after_open_frames, stats.converted, stats.followed);
+        stats.after_open_frames, stats.converted, stats.followed, stats.damages, stats.overwritten);
 }
 
 int fbus_fuzz_one(const uint8_t *data, size_t len)
@@ -606,6 +742,7 @@ int fbus_fuzz_one(const uint8_t *data, size_t len)
     g.dirty = 0;
     overlay(data + (len > 4 ? 4 : len), n);
     reset_sems();
+    seed_damage(data, len);
 
     stats.inputs++;
     vrc = pass_validate(&v);
