@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -314,22 +315,38 @@ TEST_F(GstSrc, GapsAreDiscontAndCounted)
     ASSERT_EQ(w.open(name, FBUS_FMT_GREY, 16, 16), 0);
     GstHarness *h = src_harness(name);
     ASSERT_EQ(w.publish(1), 0);
-    GstBuffer *a = gst_harness_pull(h);
-    gst_buffer_unref(a);
-    /* Three frames while the element is not looking: it takes the latest, two are missed. */
-    g_usleep(50000);
-    gst_element_set_state(h->element, GST_STATE_PAUSED);
-    for (int i = 2; i <= 4; i++)
+    gst_buffer_unref(gst_harness_pull(h));
+    /* Frame 2 stops at a blocking probe; 3 and 4 come meanwhile; the element then takes 5. */
+    static std::atomic<bool> blocked;
+    blocked = false;
+    GstPad *pad = gst_element_get_static_pad(h->element, "src");
+    gulong id = gst_pad_add_probe(
+        pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER),
+        +[](GstPad *, GstPadProbeInfo *, gpointer) {
+            blocked = true;
+            return GST_PAD_PROBE_OK;
+        },
+        nullptr, nullptr);
+    ASSERT_EQ(w.publish(2), 0);
+    for (int i = 0; i < 200 && !blocked; i++)
+        g_usleep(5000);
+    ASSERT_TRUE(blocked);
+    for (int i = 3; i <= 5; i++)
         ASSERT_EQ(w.publish(i), 0);
-    gst_element_set_state(h->element, GST_STATE_PLAYING);
-    GstBuffer *b = gst_harness_pull(h);
-    ASSERT_NE(b, nullptr);
-    EXPECT_TRUE(frame_ok(b, 4, 256));
-    EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT));
+    gst_pad_remove_probe(pad, id);
+    gst_object_unref(pad);
+    GstBuffer *b2 = gst_harness_pull(h);
+    GstBuffer *b5 = gst_harness_pull(h);
+    ASSERT_TRUE(b2 && b5);
+    EXPECT_TRUE(frame_ok(b2, 2, 256));
+    EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(b2, GST_BUFFER_FLAG_DISCONT));
+    EXPECT_TRUE(frame_ok(b5, 5, 256));
+    EXPECT_TRUE(GST_BUFFER_FLAG_IS_SET(b5, GST_BUFFER_FLAG_DISCONT));
     guint64 dropped = 0;
     g_object_get(h->element, "dropped", &dropped, nullptr);
     EXPECT_EQ(dropped, 2u);
-    gst_buffer_unref(b);
+    gst_buffer_unref(b2);
+    gst_buffer_unref(b5);
     gst_harness_teardown(h);
 }
 
