@@ -3,14 +3,14 @@
 #   fbus_need core test vm view bench
 # Groups:
 #   core  compiler, CMake, libpng, libv4l2 (the library, fbus, fbus-capture)
-#   test  GoogleTest
+#   test  GoogleTest; GStreamer (the fbussrc/fbussink plugin and its pipeline tests)
 #   view  SDL2, and Xvfb + xwd + ImageMagick for the window tests
 #   vm    qemu and what the vivid VM test needs to build its initramfs
 #   bench GStreamer's shm elements and gnuplot, for scripts/bench
 #   python the Python package's build and tests: headers, numpy, pytest, OpenCV (python/)
 
 fbus_pkgs_core="build-essential cmake pkg-config libpng-dev zlib1g-dev libv4l-dev libjpeg62-turbo-dev"
-fbus_pkgs_test="googletest libgtest-dev"
+fbus_pkgs_test="googletest libgtest-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools"
 fbus_pkgs_view="libsdl2-dev xvfb x11-apps imagemagick"
 fbus_pkgs_vm="qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils python3"
 fbus_pkgs_bench="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad gnuplot-nox"
