@@ -335,7 +335,7 @@ TEST_F(Tool, LsShowsKeyOwnerAndModeOfABusItMayNotRead)
  * (0xfb......) whose magic is bad and that this user owns: fbus_info_shmid() calls it
  * FBUS_ECOLLISION ("not a framebus segment") and remove refuses that even with force.
  */
-TEST_F(Tool, DISABLED_SnapAdviceOnABadMagicIsWhatRmForceDoes)
+TEST_F(Tool, SnapAdviceOnABadMagicIsWhatRmForceDoes)
 {
     std::string n = bus("magic");
     struct fbus_format f;

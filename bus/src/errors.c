@@ -18,9 +18,11 @@ struct fbus_errdesc {
 static const struct fbus_errdesc errs[] = {
     {FBUS_OK, "FBUS_OK", "success"},
     {FBUS_ENOBUS, "FBUS_ENOBUS", "no such bus (no writer has created it, or it was removed)"},
-    {FBUS_EBUSY, "FBUS_EBUSY", "bus busy: another writer is alive on it"},
+    {FBUS_EBUSY, "FBUS_EBUSY",
+     "bus busy: a live writer holds it (or, for a lossless reader, all 8 lossless places are taken)"},
     {FBUS_ECORRUPT, "FBUS_ECORRUPT", "the bus segment is corrupt (failed validation)"},
-    {FBUS_EVERSION, "FBUS_EVERSION", "the bus was made by an incompatible framebus version"},
+    {FBUS_EVERSION, "FBUS_EVERSION",
+     "the bus speaks another framebus protocol (fbus info shows its number and this one's)"},
     {FBUS_ECOLLISION, "FBUS_ECOLLISION",
      "the key is used by another bus name or by a segment that is not a framebus"},
     {FBUS_ENAME, "FBUS_ENAME", "invalid bus name: use 1-31 characters of [a-z0-9_.-]"},
@@ -34,6 +36,12 @@ static const struct fbus_errdesc errs[] = {
     {FBUS_ESIZE, "FBUS_ESIZE", "size out of range"},
     {FBUS_EPERM, "FBUS_EPERM",
      "permission denied on the bus (its mode does not let this user read or hold slots)"},
+    {FBUS_EFOREIGN, "FBUS_EFOREIGN",
+     "an IPC object under the bus's key belongs to another user or is not a framebus one"},
+    {FBUS_EOVERWRITTEN, "FBUS_EOVERWRITTEN",
+     "the frame was overwritten while held: a process with access to the bus's semaphores "
+     "tampered with them"},
+    {FBUS_EREMOVED, "FBUS_EREMOVED", "the bus was removed under its writer (fbus rm, ipcrm)"},
 };
 
 static const struct fbus_errdesc *find(int err)

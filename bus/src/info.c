@@ -213,6 +213,14 @@ int fbus_remove_shmid(int shmid, int force)
     int rc = fbus_info_shmid(shmid, &info);
 
     /*
+     * A bad magic under a framebus key, made by this user: a bus gone wrong, not
+     * someone else's segment. --force removes it (what the programs advise).
+     */
+    if (rc == FBUS_ECOLLISION && force && (info.key & 0xFF000000u) == 0xFB000000u &&
+        info.uid == (uint32_t)geteuid() && info.cuid == info.uid)
+        rc = FBUS_ECORRUPT;
+
+    /*
      * Magic still 0 (the segment exists: IPC_STAT filled its size): a writer died
      * between shmget and its header, or is in between right now. Only --force.
      */
