@@ -76,6 +76,8 @@ void follow_skip_gap(struct follow *f);
 /* Gives a frame from follow_next() back to the bus. */
 void follow_release(struct follow *f, struct fbus_frame *frame);
 
+/* figures.c: counts a frame from follow_next() (drops, latency, format changes). */
+void follow_count_frame(struct follow *f, const struct fbus_frame *fr, uint64_t now);
 /* Closes the one-second window if it is due; returns 1 and fills *rep then, else 0. */
 int follow_tick(struct follow *f, uint64_t now_ns, struct follow_report *rep);
 /* One --stats line for rep and the current state, with a newline, into buf. */
