@@ -594,6 +594,69 @@ INSTANTIATE_TEST_SUITE_P(Modes, ForeignSegment, ::testing::Values(0666, 0644),
                                                     : std::string("mode0644");
                          });
 
+/*
+ * uid 65534 squats the name with a genuine bus of its own (its writer ran, kept the bus, left):
+ * segment, role set and slot set all its, consistent. Root's writer must refuse it, and say
+ * whose it is and how to remove it; root may read it as any user's bus (its owner is shown).
+ */
+TEST_F(Foreign, WholeBusOfAnotherUserIsRefusedAndNamed)
+{
+    NEED_ROOT();
+    std::string x = bus("squatbus");
+    uint32_t key = fbus_key_from_name(x.c_str());
+    int rc = as_nobody([&]() -> int {
+        struct fbus_format f;
+        fbus_format_init(&f, FBUS_FMT_GREY, 64, 48);
+        struct fbus_writer_opts o;
+        fbus_writer_opts_init(&o);
+        o.mode = 0644;
+        o.keep = 1;
+        fbus_writer *w = nullptr;
+        int r = fbus_writer_open(&w, x.c_str(), &f, &o);
+        if (r != 0)
+            return r;
+        std::vector<uint8_t> px(64 * 48, 5);
+        r = fbus_writer_publish(w, px.data(), px.size(), 0);
+        fbus_writer_close(w);
+        return r;
+    });
+    ASSERT_EQ(0, rc) << fbus_err_name(rc);
+    struct fbus_info i;
+    ASSERT_EQ(0, fbus_info_get(x.c_str(), 0, &i));
+    ASSERT_EQ(kNobody, i.uid);
+    int role = semget((key_t)key, 0, 0);
+    ASSERT_GE(role, 0);
+    SemSnap role_before = sem_snap(role), slots_before = sem_snap(i.slot_semid);
+    ShmSnap seg_before = shm_snap(i.shmid);
+
+    fbus_writer *w = open_writer(x, 0660, 2, &rc);
+    EXPECT_EQ(FBUS_EFOREIGN, rc) << fbus_err_name(rc);
+    fbus_writer_close(w);
+    char line[512];
+    std::string d = fbus_foreign_describe(key, line, sizeof(line));
+    EXPECT_NE(std::string::npos, d.find("uid 65534")) << "'" << d << "'";
+    EXPECT_NE(std::string::npos, d.find("ipcrm -S " + hex_key(key))) << "'" << d << "'";
+    EXPECT_NE(std::string::npos, d.find("ipcrm -M " + hex_key(key))) << "'" << d << "'";
+#ifdef FBUS_CAPTURE
+    ProgResult c = fbus_run(
+        fbus_prog_argv(FBUS_CAPTURE, {"--bus", x, "--source", "test", "--count", "5"}), 20000);
+    EXPECT_EQ(6, c.status) << show("fbus-capture", c);
+    EXPECT_NE(std::string::npos, c.err.find("uid 65534")) << show("fbus-capture", c);
+#endif
+    EXPECT_TRUE(role_before == sem_snap(role)) << "root touched uid 65534's role set";
+    EXPECT_TRUE(slots_before == sem_snap(i.slot_semid)) << "root touched uid 65534's slot set";
+    EXPECT_TRUE(seg_before == shm_snap(i.shmid)) << "root touched uid 65534's segment";
+    /* Read, as anyone's: its frame, and its owner in fbus info. */
+    fbus_reader *r = nullptr;
+    ASSERT_EQ(0, fbus_reader_open(&r, x.c_str(), nullptr));
+    struct fbus_frame f;
+    EXPECT_EQ(0, fbus_reader_acquire(r, &f, 0, 1000));
+    fbus_reader_release(r, &f);
+    fbus_reader_close(r);
+    ProgResult info = tool({"info", x});
+    EXPECT_NE(std::string::npos, info.out.find("uid 65534")) << show("fbus info", info);
+}
+
 /* ---- 3. What a reader admitted read-only (mode 0644, uid 65534) can do ------------------------
  */
 

@@ -147,7 +147,8 @@ static const char *fault(const struct fbus__objinfo *o, int is_sem, int have_oth
         return "others may change it";
     if (have_other && o->uid != other_uid)
         return "its owner differs from the other object's";
-    if (!have_other && o->uid != (uint32_t)geteuid())
+    /* Segment and set may agree with each other and still be another user's whole bus. */
+    if (o->uid != (uint32_t)geteuid())
         return "not this user's";
     return NULL;
 }
