@@ -278,3 +278,20 @@ TEST_F(GstPipe, RtpOverUdpToASecondBus)
     EXPECT_EQ(fmt.fourcc, FBUS_FMT_RGB24);
     EXPECT_TRUE(got == ref_);
 }
+
+#ifdef FBUS_PYTHON_CV2
+TEST_F(GstPipe, OpenCvVideoCaptureReadsFrames)
+{
+    std::string name = bus("cv");
+    kid(bars_writer(name));
+    std::string out = dir_ + "/cv.bgr";
+    ProgResult r = fbus_run({FBUS_PYTHON_CV2, FBUS_GST_TEST_SRC "/opencv_read.py", name, out});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("(120, 160, 3)"), std::string::npos) << r.out;
+    ProgResult c = fbus_run({"cat", out});
+    std::string bgr = ref_;
+    for (size_t i = 0; i + 2 < bgr.size(); i += 3)
+        std::swap(bgr[i], bgr[i + 2]);
+    EXPECT_TRUE(c.out == bgr);
+}
+#endif
