@@ -87,6 +87,15 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libframebus${FBUS_ABI} (= ${PROJECT_VERSIO
 set(CPACK_COMPONENT_LIB_DESCRIPTION "framebus shared library")
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "fbus admin tool, fbus-capture and fbus-view")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "framebus headers, static library, CMake and pkg-config files")
+# The GStreamer plugin (fbussrc, fbussink) where this build made it: GStreamer was found.
+get_property(fbus_have_gst GLOBAL PROPERTY FBUS_HAVE_GSTREAMER)
+if(fbus_have_gst)
+    list(APPEND CPACK_COMPONENTS_ALL gst)
+    set(CPACK_DEBIAN_GST_PACKAGE_NAME gstreamer1.0-framebus)
+    string(CONCAT CPACK_DEBIAN_GST_PACKAGE_DEPENDS "libc6 (>= 2.34), libglib2.0-0 (>= 2.56), "
+           "libgstreamer1.0-0 (>= 1.16), libgstreamer-plugins-base1.0-0 (>= 1.16)")
+    set(CPACK_COMPONENT_GST_DESCRIPTION "GStreamer elements fbussrc and fbussink for framebus")
+endif()
 if(CMAKE_CROSSCOMPILING)
     if(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
         set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)
