@@ -53,6 +53,18 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF) # dpkg-shlibdeps cannot read foreign-arch binaries
 set(CPACK_COMPONENTS_ALL lib tools dev)
+# python3-framebus (python/, docs/python.md) where this build made the extension (not in cross
+# or sanitizer builds). Its interpreter-level needs (python3, numpy) show in no ELF NEEDED entry.
+get_property(fbus_python_built GLOBAL PROPERTY FBUS_PYTHON_BUILT)
+if(fbus_python_built)
+    list(APPEND CPACK_COMPONENTS_ALL python)
+    set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-framebus)
+    set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+        "libframebus${FBUS_ABI} (= ${PROJECT_VERSION}), python3 (>= 3.11), python3-numpy")
+    set(CPACK_DEBIAN_PYTHON_PACKAGE_SUGGESTS "python3-opencv")
+    set(CPACK_COMPONENT_PYTHON_DESCRIPTION
+        "Python 3 bindings of framebus: zero-copy read-only numpy frames, a writer")
+endif()
 # The runtime package is named after the soname (Debian policy 8.1), so libframebus1 and a
 # later libframebus2 install side by side and old programs keep their library.
 set(CPACK_DEBIAN_LIB_PACKAGE_NAME libframebus${FBUS_ABI})

@@ -37,7 +37,7 @@ def test_writer_killed_and_restarted(bus, procs):
             while True:  # frames published before the kill may still come
                 r.read(timeout=0.5).release()
         assert e.value.name == "FBUS_EWRITER_GONE" and "bus '%s'" % name in str(e.value)
-        assert time.monotonic() - t0 < 3
+        assert time.monotonic() - t0 < 10
         last = r.status()["last_seq"]
         w2 = start_writer(procs, name, "--fps", "100", "--count", "100000")
         with r.read(timeout=2) as f:  # the same Reader goes on with the new writer
@@ -89,7 +89,7 @@ def test_timeout(bus):
         with pytest.raises(framebus.TimeoutError) as e:
             r.read(timeout=0.3)
         took = time.monotonic() - t0
-        assert 0.25 <= took < 2.0
+        assert 0.25 <= took < 5.0
         assert isinstance(e.value, TimeoutError) and e.value.code == -10008
         with pytest.raises(framebus.AgainError):
             r.read(timeout=0)
@@ -105,7 +105,7 @@ def test_bound_reader_sees_close(bus):
     t0 = time.monotonic()
     with pytest.raises(framebus.ClosedError):
         r.read(timeout=5)
-    assert time.monotonic() - t0 < 1  # at once
+    assert time.monotonic() - t0 < 3  # at once, not after the 5 s
     assert list(r) == []  # iteration ends on a closed bus
     r.close()
 
@@ -130,7 +130,7 @@ def test_ctrl_c_interrupts_blocking_read(bus):
         took = time.monotonic() - t0
         assert child.returncode == 7, err
         assert "INTERRUPTED" in out
-        assert took < 1.0
+        assert took < 3.0  # a read that was not interrupted would never end
 
 
 def test_gil_released_while_blocked(bus):
