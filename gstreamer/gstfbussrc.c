@@ -258,7 +258,9 @@ static gboolean renegotiate(GstFbusSrc *self, const struct fbus_format *fmt)
     }
     GST_INFO_OBJECT(self, "bus '%s' carries %s %ux%u: %" GST_PTR_FORMAT, self->bus,
                     fbus_fourcc_str(fmt->fourcc, fcc), fmt->width, fmt->height, caps);
-    ok = ok && gst_base_src_set_caps(GST_BASE_SRC(self), caps);
+    /* set_caps() only stores the caps event: a refusal would show as a bare not-negotiated. */
+    ok = ok && gst_pad_peer_query_accept_caps(GST_BASE_SRC_PAD(self), caps) &&
+         gst_base_src_set_caps(GST_BASE_SRC(self), caps);
     if (caps) {
         gst_caps_unref(caps);
     }

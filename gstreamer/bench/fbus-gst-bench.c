@@ -12,8 +12,9 @@
  * result=hang: no EOS within --timeout seconds (GStreamer 1.22's shmsink, when videotestsrc
  * paints straight into its area and the area fills, stops for good; --zero-copy shows it).
  *
- *   fbus-gst-bench --pair fbus|shm --size WxH [--frames N] [--zero-copy] [--area FRAMES]
- *                  [--timeout S]
+ *   fbus-gst-bench --pair fbus|shm --size WxH [--frames N] [--zero-copy] [--hold-last]
+ *                  [--area FRAMES] [--timeout S]
+ * --hold-last: the reader's fakesink keeps its last buffer, as gst-launch's fakesink does.
  */
 #include <gst/gst.h>
 
@@ -33,6 +34,7 @@ struct opts {
     const char *pair;
     unsigned w, h, frames, area, timeout_s;
     gboolean zero_copy;
+    gboolean hold_last; /* the reader's fakesink keeps its last buffer (its default) */
 };
 
 struct reader_stats {
@@ -160,8 +162,8 @@ static void descs(const struct opts *o, const char *bus, const char *sock, char 
                  o->frames, caps, o->zero_copy ? "" : " drop-allocation=true", bus);
         snprintf(rd, len,
                  "fbussrc bus=%s lossless=true timeout=1500 ! fakesink name=k sync=false "
-                 "enable-last-sample=false",
-                 bus);
+                 "enable-last-sample=%s",
+                 bus, o->hold_last ? "true" : "false");
     } else {
         snprintf(wr, len,
                  "videotestsrc pattern=black num-buffers=%u ! %s ! identity name=x%s ! shmsink "
@@ -170,18 +172,18 @@ static void descs(const struct opts *o, const char *bus, const char *sock, char 
                  frame * o->area + 4096);
         snprintf(rd, len,
                  "shmsrc socket-path=%s is-live=true ! %s ! fakesink name=k sync=false "
-                 "enable-last-sample=false",
-                 sock, caps);
+                 "enable-last-sample=%s",
+                 sock, caps, o->hold_last ? "true" : "false");
     }
 }
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){"fbus", 640, 480, 600, 16, 20, FALSE};
+    *o = (struct opts){"fbus", 640, 480, 600, 16, 20, FALSE, FALSE};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--zero-copy")) {
-            o->zero_copy = TRUE;
+        if (!strcmp(a, "--zero-copy") || !strcmp(a, "--hold-last")) {
+            *(a[2] == 'z' ? &o->zero_copy : &o->hold_last) = TRUE;
             continue;
         }
         if (!v) {
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 
     if (parse(argc, argv, &o)) {
         fprintf(stderr, "usage: fbus-gst-bench --pair fbus|shm --size WxH [--frames N] "
-                        "[--zero-copy] [--area FRAMES] [--timeout S]\n");
+                        "[--zero-copy] [--hold-last] [--area FRAMES] [--timeout S]\n");
         return 2;
     }
     snprintf(bus, sizeof(bus), "gstbench.%d", (int)getpid());
@@ -250,9 +252,9 @@ int main(int argc, char **argv)
     double cpu = cpu_s(&r1) - cpu_s(&r0) + cpu_s(&rc);
     printf("pair=%s%s size=%ux%u frames=%u/%u fps=%.0f cpu_us=%.0f p50_us=%.0f p99_us=%.0f "
            "result=%s\n",
-           o.pair, o.zero_copy ? "-zerocopy" : "", o.w, o.h, s.n, o.frames,
-           secs > 0 ? s.n / secs : 0, s.n ? cpu * 1e6 / s.n : 0, n ? s.lat[n / 2] / 1e3 : 0,
-           n ? s.lat[n * 99 / 100] / 1e3 : 0, hang ? "hang" : "ok");
+           o.pair, o.zero_copy ? (o.hold_last ? "-zerocopy-holdlast" : "-zerocopy") : "", o.w, o.h,
+           s.n, o.frames, secs > 0 ? s.n / secs : 0, s.n ? cpu * 1e6 / s.n : 0,
+           n ? s.lat[n / 2] / 1e3 : 0, n ? s.lat[n * 99 / 100] / 1e3 : 0, hang ? "hang" : "ok");
     unlink(sock);
     g_free(s.lat);
     return hang ? 1 : 0;

@@ -10,12 +10,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 
 #include <atomic>
 #include <string>
 #include <thread>
 
 #include "fbus_test.h"
+#include "layout.h"
 
 namespace
 {
@@ -422,4 +424,57 @@ TEST_F(GstSrc, FollowsAWriterRestart)
         gst_buffer_unref(b);
     }
     gst_harness_teardown(h);
+}
+
+TEST_F(GstSrc, AFormatDownstreamRefusesIsAnErrorThatSaysWhatToDo)
+{
+    std::string name = bus("ref");
+    auto *w = new Writer;
+    ASSERT_EQ(w->open(name, FBUS_FMT_GREY, 16, 16), 0);
+    std::atomic<bool> stop{false};
+    std::thread t([w, &stop] {
+        for (int i = 1; !stop && i < 500; i++) {
+            w->publish(i);
+            g_usleep(10000);
+        }
+    });
+    std::string err = run_pipeline("fbussrc following=false bus=" + name +
+                                   " ! video/x-raw,format=RGB ! fakesink");
+    stop = true;
+    t.join();
+    delete w;
+    EXPECT_NE(err.find("carries GREY 16x16, which downstream does not accept"), std::string::npos)
+        << err;
+    EXPECT_NE(err.find("videoconvert"), std::string::npos) << err;
+}
+
+TEST_F(GstSrc, CorruptOrForeignSegmentIsAnErrorThatSaysWhatToDo)
+{
+    std::string name = bus("bad");
+    key_t key = (key_t)fbus_key_from_name(name.c_str());
+    /* A segment too small for a header, bearing the magic: a corrupt bus. */
+    int id = shmget(key, 64, IPC_CREAT | IPC_EXCL | 0600);
+    ASSERT_GE(id, 0);
+    uint32_t *p = (uint32_t *)shmat(id, nullptr, 0);
+    p[0] = FBUS_MAGIC;
+    p[1] = FBUS_ABI_VERSION;
+    shmdt(p);
+    std::string err = run_pipeline("fbussrc following=false bus=" + name + " ! fakesink");
+    EXPECT_NE(err.find("failed validation"), std::string::npos) << err;
+    EXPECT_NE(err.find("fbus rm --force " + name), std::string::npos) << err;
+    shmctl(id, IPC_RMID, nullptr);
+    /* Another program's segment under the key (no magic, another size, writable by all). */
+    id = shmget(key, 100, IPC_CREAT | IPC_EXCL | 0666);
+    ASSERT_GE(id, 0);
+    err = run_pipeline("fbussrc following=false bus=" + name + " ! fakesink");
+    EXPECT_NE(err.find("bus '" + name + "'"), std::string::npos) << err;
+    std::cerr << "foreign segment: " << err << "\n";
+    /* fbussink does not touch it either. */
+    err = run_pipeline("videotestsrc num-buffers=2 ! video/x-raw,format=GRAY8 ! fbussink bus=" +
+                       name);
+    EXPECT_NE(err.find("bus '" + name + "'"), std::string::npos) << err;
+    std::cerr << "foreign segment, sink: " << err << "\n";
+    struct shmid_ds ds;
+    EXPECT_EQ(shmctl(id, IPC_STAT, &ds), 0) << "the foreign segment was removed";
+    shmctl(id, IPC_RMID, nullptr);
 }
