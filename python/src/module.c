@@ -120,15 +120,14 @@ PyObject *pyfbus_format_dict(const struct fbus_format *f)
 
     if (!f->fourcc)
         Py_RETURN_NONE;
-    return Py_BuildValue("{s:k,s:s,s:k,s:k,s:k,s:k,s:k,s:(kkk),s:(kkk)}", "fourcc",
-                         (unsigned long)f->fourcc, "format", fbus_fourcc_str(f->fourcc, cc),
-                         "width", (unsigned long)f->width, "height", (unsigned long)f->height,
-                         "bytesperline", (unsigned long)f->bytesperline, "sizeimage",
-                         (unsigned long)f->sizeimage, "nplanes", (unsigned long)f->nplanes,
-                         "plane_offset", (unsigned long)f->plane_offset[0],
-                         (unsigned long)f->plane_offset[1], (unsigned long)f->plane_offset[2],
-                         "plane_stride", (unsigned long)f->plane_stride[0],
-                         (unsigned long)f->plane_stride[1], (unsigned long)f->plane_stride[2]);
+    return Py_BuildValue(
+        "{s:k,s:s,s:k,s:k,s:k,s:k,s:k,s:(kkk),s:(kkk)}", "fourcc", (unsigned long)f->fourcc,
+        "format", fbus_fourcc_str(f->fourcc, cc), "width", (unsigned long)f->width, "height",
+        (unsigned long)f->height, "bytesperline", (unsigned long)f->bytesperline, "sizeimage",
+        (unsigned long)f->sizeimage, "nplanes", (unsigned long)f->nplanes, "plane_offset",
+        (unsigned long)f->plane_offset[0], (unsigned long)f->plane_offset[1],
+        (unsigned long)f->plane_offset[2], "plane_stride", (unsigned long)f->plane_stride[0],
+        (unsigned long)f->plane_stride[1], (unsigned long)f->plane_stride[2]);
 }
 
 PyObject *pyfbus_asarray(PyObject *obj)
@@ -142,8 +141,7 @@ void pyfbus_lock(PyThread_type_lock lock)
 {
     if (PyThread_acquire_lock(lock, NOWAIT_LOCK))
         return;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(lock, WAIT_LOCK);
     Py_END_ALLOW_THREADS
 }
 
@@ -172,8 +170,8 @@ static PyObject *info_dict(const struct fbus_info *in, int error)
         d = Py_BuildValue(
             "{s:s,s:k,s:i,s:i,s:O,s:I,s:K,s:K,s:I,s:k,s:i,s:i,s:O,s:O,s:O,s:K,s:K,s:K,s:K,s:K,"
             "s:L,s:d,s:K,s:I,s:O,s:z}",
-            "name", in->name, "key", (unsigned long)in->key, "shmid", in->shmid, "semid",
-            in->semid, "format", fmt, "slots", in->slots, "slot_capacity",
+            "name", in->name, "key", (unsigned long)in->key, "shmid", in->shmid, "semid", in->semid,
+            "format", fmt, "slots", in->slots, "slot_capacity",
             (unsigned long long)in->slot_capacity, "segment_size",
             (unsigned long long)in->segment_size, "mode", in->mode, "uid", (unsigned long)in->uid,
             "readers", in->readers, "writer_pid", (int)in->writer_pid, "writer_alive",
@@ -201,10 +199,9 @@ static PyObject *mod_info(PyObject *self, PyObject *args, PyObject *kw)
     (void)self;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "s|k", kwlist, &name, &key))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_info_get(name, (uint32_t)key, &in);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    Py_BEGIN_ALLOW_THREADS rc = fbus_info_get(name, (uint32_t)key, &in);
+    Py_END_ALLOW_THREADS if (rc < 0)
+    {
         PyObject *what = PyUnicode_FromFormat("bus '%s'", name);
         if (what)
             pyfbus_raise(rc, PyUnicode_AsUTF8AndSize(what, NULL));
@@ -269,8 +266,15 @@ static PyMethodDef mod_methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "framebus._framebus", "C layer of the framebus package", -1,
-    mod_methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "framebus._framebus",
+    "C layer of the framebus package",
+    -1,
+    mod_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__framebus(void)

@@ -23,8 +23,7 @@
  * Each type starts with this struct, so views.c serves both.
  */
 struct pyfbus_slot {
-    PyObject_HEAD
-    const unsigned char *data;
+    PyObject_HEAD const unsigned char *data;
     size_t bytesused; /* bytes the views may cover */
     struct fbus_format fmt;
     int writable;

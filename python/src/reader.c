@@ -15,14 +15,13 @@
 #define SLICE_MS 100 /* the longest the GIL-free wait runs before signals are checked */
 
 typedef struct {
-    PyObject_HEAD
-    fbus_reader *r;
+    PyObject_HEAD fbus_reader *r;
     PyThread_type_lock lock;
     char name[FBUS_NAME_MAX + 1];
     int lossless, follow;
-    int closing;        /* close() came: detach when the last frame goes */
-    Py_ssize_t live;    /* frames held */
-    uint64_t last_seq;  /* of the frame last handed out */
+    int closing;       /* close() came: detach when the last frame goes */
+    Py_ssize_t live;   /* frames held */
+    uint64_t last_seq; /* of the frame last handed out */
 } ReaderObject;
 
 typedef struct {
@@ -47,8 +46,7 @@ static void reader_detach(ReaderObject *r)
     fbus_reader *h = r->r;
 
     r->r = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    fbus_reader_close(h);
+    Py_BEGIN_ALLOW_THREADS fbus_reader_close(h);
     Py_END_ALLOW_THREADS
 }
 
@@ -161,8 +159,7 @@ static PyObject *frame_convert(FrameObject *fr, int bgr)
         Py_XDECREF(arr);
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_convert_to_rgb24(f, fr->f.data, fr->f.bytesused, out.buf);
+    Py_BEGIN_ALLOW_THREADS rc = fbus_convert_to_rgb24(f, fr->f.data, fr->f.bytesused, out.buf);
     if (rc == 0 && bgr) {
         uint8_t *p = out.buf;
         for (Py_ssize_t i = 0; i < out.len; i += 3) {
@@ -171,8 +168,7 @@ static PyObject *frame_convert(FrameObject *fr, int bgr)
             p[i + 2] = t;
         }
     }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&out);
     if (rc < 0) {
         Py_DECREF(arr);
         return raise_for(fr->reader, rc);
@@ -205,7 +201,7 @@ static PyObject *frame_copy(PyObject *self, PyObject *unused)
 }
 
 #define U64(name, expr)                                                                            \
-    static PyObject *frame_##name(PyObject *self, void *c)                                        \
+    static PyObject *frame_##name(PyObject *self, void *c)                                         \
     {                                                                                              \
         FrameObject *fr = (FrameObject *)self;                                                     \
         (void)c;                                                                                   \
@@ -255,9 +251,9 @@ static PyObject *frame_repr(PyObject *self)
     char cc[5];
 
     return PyUnicode_FromFormat("<framebus.Frame seq=%llu %s %ux%u %s>",
-                                (unsigned long long)fr->f.seq, fbus_fourcc_str(fr->s.fmt.fourcc, cc),
-                                fr->s.fmt.width, fr->s.fmt.height,
-                                fr->s.held ? "held" : "released");
+                                (unsigned long long)fr->f.seq,
+                                fbus_fourcc_str(fr->s.fmt.fourcc, cc), fr->s.fmt.width,
+                                fr->s.fmt.height, fr->s.held ? "held" : "released");
 }
 
 static PyGetSetDef frame_getset[] = {
@@ -337,10 +333,9 @@ static int reader_init(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_NoMemory();
         return -1;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_reader_open(&r->r, name, &o);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    Py_BEGIN_ALLOW_THREADS rc = fbus_reader_open(&r->r, name, &o);
+    Py_END_ALLOW_THREADS if (rc < 0)
+    {
         r->r = NULL;
         PyOS_snprintf(r->name, sizeof(r->name), "%.31s", name);
         raise_for(r, rc);
@@ -405,10 +400,8 @@ static int acquire_sliced(ReaderObject *r, struct fbus_frame *f, uint64_t after,
                 slice = (int)left;
         }
         pyfbus_lock(r->lock);
-        Py_BEGIN_ALLOW_THREADS
-        rc = fbus_reader_acquire(r->r, f, after, slice);
-        Py_END_ALLOW_THREADS
-        PyThread_release_lock(r->lock);
+        Py_BEGIN_ALLOW_THREADS rc = fbus_reader_acquire(r->r, f, after, slice);
+        Py_END_ALLOW_THREADS PyThread_release_lock(r->lock);
         if (rc == 0 || !wait_on(r, rc) || timeout_ms == 0)
             return rc;
         if (PyErr_CheckSignals() < 0)

@@ -144,8 +144,7 @@ static int export_plane(PyObject *self, Py_buffer *view, int flags, int plane)
     }
     if (!layout_fits(&l, s->bytesused)) {
         PyErr_Format(PyExc_BufferError,
-                     "frame of %zu bytes is too short for its format (corrupt bus?)",
-                     s->bytesused);
+                     "frame of %zu bytes is too short for its format (corrupt bus?)", s->bytesused);
         return -1;
     }
     if ((flags & PyBUF_STRIDES) != PyBUF_STRIDES && !layout_contiguous(&l)) {
@@ -198,8 +197,7 @@ void pyfbus_slot_releasebuffer(PyObject *self, Py_buffer *view)
 /* ---- _Plane: a transient exporter of one plane on behalf of its slot ---- */
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *slot;
+    PyObject_HEAD PyObject *slot;
     int plane;
 } PlaneObject;
 

@@ -13,13 +13,12 @@
 #include <string.h>
 
 typedef struct {
-    PyObject_HEAD
-    fbus_writer *w;
+    PyObject_HEAD fbus_writer *w;
     PyThread_type_lock lock;
     char name[FBUS_NAME_MAX + 1];
-    Py_ssize_t views;  /* numpy views of claimed slots alive */
-    int closing;       /* close() came while views were alive: close when the last goes */
-    PyObject *claim;   /* the open Claim (borrowed), or NULL */
+    Py_ssize_t views; /* numpy views of claimed slots alive */
+    int closing;      /* close() came while views were alive: close when the last goes */
+    PyObject *claim;  /* the open Claim (borrowed), or NULL */
 } WriterObject;
 
 typedef struct {
@@ -103,11 +102,9 @@ static int claim_end(ClaimObject *c, long long bytesused, uint64_t ts)
     c->s.held = 0;
     w->claim = NULL;
     pyfbus_lock(w->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = bytesused >= 0 ? fbus_writer_commit(w->w, (size_t)bytesused, ts)
-                        : fbus_writer_abort(w->w);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(w->lock);
+    Py_BEGIN_ALLOW_THREADS rc =
+        bytesused >= 0 ? fbus_writer_commit(w->w, (size_t)bytesused, ts) : fbus_writer_abort(w->w);
+    Py_END_ALLOW_THREADS PyThread_release_lock(w->lock);
     return rc;
 }
 
@@ -239,9 +236,9 @@ static PyType_Spec claim_spec = {
 
 static int writer_init(PyObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"name",       "format", "width",     "height",
-                             "slots",      "mode",   "bytesperline", "keep",
-                             "lossless_wait_ms", "slot_size", "key", NULL};
+    static char *kwlist[] = {
+        "name", "format",           "width",     "height", "slots", "mode", "bytesperline",
+        "keep", "lossless_wait_ms", "slot_size", "key",    NULL};
     WriterObject *w = (WriterObject *)self;
     struct fbus_writer_opts o;
     struct fbus_format fmt;
@@ -256,8 +253,8 @@ static int writer_init(PyObject *self, PyObject *args, PyObject *kw)
     }
     fbus_writer_opts_init(&o);
     if (!PyArg_ParseTupleAndKeywords(args, kw, "sOkk|IIkpIkk", kwlist, &name, &fobj, &width,
-                                     &height, &o.slots, &o.mode, &bpl, &o.keep,
-                                     &o.lossless_wait_ms, &slot_size, &key) ||
+                                     &height, &o.slots, &o.mode, &bpl, &o.keep, &o.lossless_wait_ms,
+                                     &slot_size, &key) ||
         make_format(&fmt, fobj, width, height, bpl) < 0)
         return -1;
     o.key = (uint32_t)key;
@@ -267,10 +264,9 @@ static int writer_init(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_NoMemory();
         return -1;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_writer_open(&w->w, name, &fmt, &o);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    Py_BEGIN_ALLOW_THREADS rc = fbus_writer_open(&w->w, name, &fmt, &o);
+    Py_END_ALLOW_THREADS if (rc < 0)
+    {
         w->w = NULL;
         raise_for(w, rc);
         return -1;
@@ -341,10 +337,8 @@ static PyObject *writer_publish(PyObject *self, PyObject *args, PyObject *kw)
         return NULL;
     }
     pyfbus_lock(w->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_writer_publish(w->w, b.buf, (size_t)b.len, ts);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(w->lock);
+    Py_BEGIN_ALLOW_THREADS rc = fbus_writer_publish(w->w, b.buf, (size_t)b.len, ts);
+    Py_END_ALLOW_THREADS PyThread_release_lock(w->lock);
     PyBuffer_Release(&b);
     if (rc == FBUS_ENOSLOT)
         Py_RETURN_FALSE;
@@ -365,10 +359,8 @@ static PyObject *writer_claim(PyObject *self, PyObject *unused)
     if (!usable(w))
         return NULL;
     pyfbus_lock(w->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_writer_claim(w->w, &ws);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(w->lock);
+    Py_BEGIN_ALLOW_THREADS rc = fbus_writer_claim(w->w, &ws);
+    Py_END_ALLOW_THREADS PyThread_release_lock(w->lock);
     if (rc < 0)
         return raise_for(w, rc);
     if (!(c = PyObject_New(ClaimObject, claim_type))) {
@@ -408,10 +400,8 @@ static PyObject *writer_set_format(PyObject *self, PyObject *args, PyObject *kw)
     if (w->claim)
         claim_end((ClaimObject *)w->claim, -1, 0);
     pyfbus_lock(w->lock);
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_writer_set_format(w->w, &fmt, slots);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(w->lock);
+    Py_BEGIN_ALLOW_THREADS rc = fbus_writer_set_format(w->w, &fmt, slots);
+    Py_END_ALLOW_THREADS PyThread_release_lock(w->lock);
     if (rc < 0)
         return raise_for(w, rc);
     Py_RETURN_NONE;
@@ -424,8 +414,7 @@ static void writer_close_now(WriterObject *w)
 
     w->w = NULL;
     w->closing = 0;
-    Py_BEGIN_ALLOW_THREADS
-    fbus_writer_close(h);
+    Py_BEGIN_ALLOW_THREADS fbus_writer_close(h);
     Py_END_ALLOW_THREADS
 }
 
@@ -450,11 +439,8 @@ static PyObject *writer_close(PyObject *self, PyObject *unused)
         Py_RETURN_NONE;
     }
     w->w = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fbus_writer_close(h);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return raise_for(w, rc);
+    Py_BEGIN_ALLOW_THREADS rc = fbus_writer_close(h);
+    Py_END_ALLOW_THREADS if (rc < 0) return raise_for(w, rc);
     Py_RETURN_NONE;
 }
 
@@ -502,8 +488,8 @@ static PyObject *writer_stats(PyObject *self, PyObject *unused)
     fps = fbus_writer_fps(w->w);
     readers = fbus_writer_readers(w->w);
     PyThread_release_lock(w->lock);
-    return Py_BuildValue("{s:K,s:K,s:d,s:i}", "published", (unsigned long long)published,
-                         "dropped", (unsigned long long)dropped, "fps", fps, "readers", readers);
+    return Py_BuildValue("{s:K,s:K,s:d,s:i}", "published", (unsigned long long)published, "dropped",
+                         (unsigned long long)dropped, "fps", fps, "readers", readers);
 }
 
 static PyObject *writer_get_name(PyObject *self, void *c)
