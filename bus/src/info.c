@@ -107,9 +107,17 @@ int fbus_info_shmid(int shmid, struct fbus_info *info)
     info->segment_size = ds.shm_segsz;
     if ((rc = fbus__shm_attach(shmid, 1, &base)) != 0)
         return rc;
+    const struct fbus_shm_header *h = base;
     if (ds.shm_segsz >= 8)
-        info->abi_version = FBUS_LOAD(&((const struct fbus_shm_header *)base)->abi_version);
+        info->abi_version = FBUS_LOAD(&h->abi_version);
     rc = fbus__validate(base, ds.shm_segsz, &v);
+    /*
+     * A header of this protocol that fails validation still names its slot set:
+     * kept in slot_semid (semid stays -1), so that removing the bus removes it too.
+     */
+    if (rc == FBUS_ECORRUPT && ds.shm_segsz >= sizeof(*h) && FBUS_LOAD(&h->magic) == FBUS_MAGIC &&
+        info->abi_version == FBUS_ABI_VERSION)
+        info->slot_semid = FBUS_LOAD(&h->slot_semid);
     if (rc == FBUS_ECORRUPT && (ds.shm_segsz < 4 || *(const uint32_t *)base != FBUS_MAGIC))
         rc = FBUS_ECOLLISION;
     if (rc == 0) {
@@ -237,8 +245,11 @@ int fbus_remove_shmid(int shmid, int force)
     if (shmctl(shmid, IPC_RMID, NULL) < 0 && errno != EINVAL && errno != EIDRM)
         return fbus__err_from_errno(errno);
     /* Only sets that belong with this segment: never another user's set under the key. */
-    if (info.semid >= 0 && semctl(info.semid, 0, IPC_RMID) < 0 && errno != EINVAL &&
-        errno != EIDRM)
+    int semid = info.semid;
+    if (semid < 0 && info.slot_semid >= 0 &&
+        fbus__slotset_trust(info.slot_semid, info.uid, info.mode) == 0)
+        semid = info.slot_semid; /* a corrupt header of ours: its set goes with it */
+    if (semid >= 0 && semctl(semid, 0, IPC_RMID) < 0 && errno != EINVAL && errno != EIDRM)
         return fbus__err_from_errno(errno);
     return remove_role(info.key, info.uid, force);
 }
