@@ -16,7 +16,10 @@ if [ -n "$left" ]; then
 fi
 if [ "${CI:-}" = true ]; then
     # /proc prints keys as signed ints: 0xfb000000..0xfbffffff is -83886080..-67108865.
-    objs=$(awk 'NR > 1 { k = $1 + 0; if (k >= -83886080 && k <= -67108865) print FILENAME": "$0 }' \
+    # Slot sets have no key (IPC_PRIVATE, named by their segment's header): a set of 48
+    # semaphores under key 0 is one left behind.
+    objs=$(awk 'NR > 1 { k = $1 + 0; if (k >= -83886080 && k <= -67108865) print FILENAME": "$0
+                         else if (k == 0 && FILENAME ~ /sem$/ && $4 == 48) print FILENAME": "$0 }' \
            /proc/sysvipc/shm /proc/sysvipc/sem)
     if [ -n "$objs" ]; then
         echo "framebus IPC objects left behind:"; echo "$objs"; exit 1
