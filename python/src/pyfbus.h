@@ -23,7 +23,8 @@
  * Each type starts with this struct, so views.c serves both.
  */
 struct pyfbus_slot {
-    PyObject_HEAD const unsigned char *data;
+    PyObject ob_base; /* PyObject_HEAD */
+    const unsigned char *data;
     size_t bytesused; /* bytes the views may cover */
     struct fbus_format fmt;
     int writable;

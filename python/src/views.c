@@ -197,7 +197,8 @@ void pyfbus_slot_releasebuffer(PyObject *self, Py_buffer *view)
 /* ---- _Plane: a transient exporter of one plane on behalf of its slot ---- */
 
 typedef struct {
-    PyObject_HEAD PyObject *slot;
+    PyObject ob_base; /* PyObject_HEAD */
+    PyObject *slot;
     int plane;
 } PlaneObject;
 

@@ -13,7 +13,8 @@
 #include <string.h>
 
 typedef struct {
-    PyObject_HEAD fbus_writer *w;
+    PyObject ob_base; /* PyObject_HEAD */
+    fbus_writer *w;
     PyThread_type_lock lock;
     char name[FBUS_NAME_MAX + 1];
     Py_ssize_t views; /* numpy views of claimed slots alive */
