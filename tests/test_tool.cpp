@@ -251,6 +251,8 @@ ProgResult tool_as_nobody(const std::string &dir, const std::vector<std::string>
 {
     ProgResult res;
     std::string out = dir + "/nobody.out", err = dir + "/nobody.err";
+    /* Copied where uid 65534 can reach it: the build tree may not be (a clone in /root). */
+    std::string tool = fbus_prog_for_anyone(FBUS_TOOL);
     pid_t pid = fork();
     if (pid == 0) {
         int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -259,7 +261,7 @@ ProgResult tool_as_nobody(const std::string &dir, const std::vector<std::string>
             _exit(99);
         if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
             _exit(99);
-        auto argv = fbus_prog_argv(FBUS_TOOL, args);
+        auto argv = fbus_prog_argv(tool, args);
         std::vector<char *> a;
         for (auto &s : argv)
             a.push_back(&s[0]);

@@ -10,11 +10,14 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/sem.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -211,4 +214,42 @@ ProgResult fbus_run(const std::vector<std::string> &argv, int timeout_ms)
     close(e[0]);
     r.status = fbus_wait_child(pid, (int)std::max(1LL, end - now_ms()) + 1000);
     return r;
+}
+
+namespace {
+std::mutex g_progs_lock;
+std::map<std::string, std::string> g_progs; /* original path -> copy */
+std::string g_progs_dir;
+
+void remove_prog_copies()
+{
+    for (auto &p : g_progs)
+        unlink(p.second.c_str());
+    if (!g_progs_dir.empty())
+        rmdir(g_progs_dir.c_str());
+}
+} // namespace
+
+std::string fbus_prog_for_anyone(const std::string &path)
+{
+    std::lock_guard<std::mutex> g(g_progs_lock);
+    auto it = g_progs.find(path);
+    if (it != g_progs.end())
+        return it->second;
+    if (g_progs_dir.empty()) {
+        char dir[] = "/tmp/fbus-progs-XXXXXX";
+        if (!mkdtemp(dir) || chmod(dir, 0755) != 0)
+            return path;
+        g_progs_dir = dir;
+        atexit(remove_prog_copies);
+    }
+    std::string copy = g_progs_dir + "/" + path.substr(path.rfind('/') + 1);
+    std::ifstream in(path, std::ios::binary);
+    std::ofstream out(copy, std::ios::binary | std::ios::trunc);
+    out << in.rdbuf();
+    out.close();
+    if (!in || !out || chmod(copy.c_str(), 0755) != 0)
+        return path;
+    g_progs[path] = copy;
+    return copy;
 }

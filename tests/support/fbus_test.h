@@ -39,6 +39,12 @@ std::vector<std::string> fbus_prog_argv(const std::string &path,
                                         const std::vector<std::string> &args);
 /* Path of a helper program built in tests/progs. */
 std::string fbus_test_prog(const char *name);
+/*
+ * A copy of program `path` in a directory every user can reach (/tmp/fbus-progs-XXXXXX,
+ * mode 0755), for a child that drops to another uid before it execs: the build tree may sit
+ * under a directory that uid cannot enter (a clone in /root). Removed at exit.
+ */
+std::string fbus_prog_for_anyone(const std::string &path);
 /* Runs argv to completion (killed after timeout_ms), capturing stdout and stderr. */
 ProgResult fbus_run(const std::vector<std::string> &argv, int timeout_ms = 30000);
 /* Starts argv in the background; its stdout goes to a pipe whose read end is *out_fd. */
