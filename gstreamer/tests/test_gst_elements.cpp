@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/shm.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -477,4 +478,50 @@ TEST_F(GstSrc, CorruptOrForeignSegmentIsAnErrorThatSaysWhatToDo)
     struct shmid_ds ds;
     EXPECT_EQ(shmctl(id, IPC_STAT, &ds), 0) << "the foreign segment was removed";
     shmctl(id, IPC_RMID, nullptr);
+}
+
+TEST_F(GstSink, NeverWaitsForLatestFrameReadersAndBoundedForLosslessOnes)
+{
+    for (bool lossless : {false, true}) {
+        std::string name = bus(lossless ? "lwait" : "nowait");
+        GstElement *e = gst_element_factory_make("fbussink", nullptr);
+        g_object_set(e, "bus", name.c_str(), "sync", FALSE, "slots", 2, "lossless-wait", 200,
+                     nullptr);
+        GstHarness *h = gst_harness_new_with_element(e, "sink", nullptr);
+        gst_object_unref(e);
+        gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=16,height=16,"
+                                        "framerate=0/1");
+        ASSERT_EQ(gst_harness_push(h, gst_buffer_new_allocate(nullptr, 256, nullptr)), GST_FLOW_OK);
+        struct fbus_reader_opts o;
+        fbus_reader_opts_init(&o);
+        o.lossless = lossless;
+        fbus_reader *r = nullptr;
+        ASSERT_EQ(fbus_reader_open(&r, name.c_str(), &o), 0);
+        /* The reader takes frames and keeps them: soon it holds both slots. */
+        struct fbus_frame held[4];
+        int nheld = 0;
+        gint64 worst = 0;
+        for (int i = 0; i < 4; i++) {
+            gint64 t0 = g_get_monotonic_time();
+            ASSERT_EQ(gst_harness_push(h, gst_buffer_new_allocate(nullptr, 256, nullptr)),
+                      GST_FLOW_OK);
+            worst = std::max(worst, g_get_monotonic_time() - t0);
+            if (nheld < 4 && fbus_reader_acquire(r, &held[nheld], 0, 0) == 0)
+                nheld++;
+        }
+        guint64 dropped = 0;
+        g_object_get(h->element, "dropped", &dropped, nullptr);
+        if (lossless) {
+            /* The writer waits for the lossless reader, at most lossless-wait, then goes on. */
+            EXPECT_GE(worst / 1000, 150) << "no push waited for the lossless reader";
+            EXPECT_LT(worst / 1000, 1000) << "a push waited " << worst / 1000 << " ms";
+        } else {
+            EXPECT_GT(dropped, 0u);
+            EXPECT_LT(worst / 1000, 100) << "a push waited " << worst / 1000 << " ms";
+        }
+        for (int i = 0; i < nheld; i++)
+            fbus_reader_release(r, &held[i]);
+        fbus_reader_close(r);
+        gst_harness_teardown(h);
+    }
 }
