@@ -20,6 +20,7 @@
 
 #include "framebus/framebus.h"
 
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,23 @@ static int run(const char *desc, const char *probe_elem, GstPadProbeCallback cb,
     gst_element_set_state(p, GST_STATE_NULL);
     gst_object_unref(p);
     return rc;
+}
+
+/* shmsink's areas are /dev/shm/shmpipe.<pid>.<n>; a killed (hung) one leaves its own. */
+static void remove_shm_areas(pid_t writer)
+{
+    glob_t g;
+    int pid;
+
+    if (glob("/dev/shm/shmpipe.*", 0, NULL, &g) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        if (sscanf(g.gl_pathv[i], "/dev/shm/shmpipe.%d.", &pid) == 1 && pid == writer) {
+            unlink(g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -256,6 +274,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(o.pair, "fbus")) {
         fbus_remove(bus, 0, 1); /* what a killed writer left */
+    } else {
+        remove_shm_areas(pid);
     }
     gboolean hang = ret == 3 || (WIFEXITED(status) && WEXITSTATUS(status) == 3);
     guint n = s.n < s.cap ? s.n : s.cap;
