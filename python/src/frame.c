@@ -240,7 +240,8 @@ static PyGetSetDef frame_getset[] = {
 };
 
 static PyMethodDef frame_methods[] = {
-    {"__array__", pyfbus_array, METH_VARARGS, "numpy.asarray(self), or why not"},
+    {"__array__", (PyCFunction)(void (*)(void))pyfbus_array, METH_VARARGS | METH_KEYWORDS,
+     "numpy.asarray(self), or why not"},
     {"release", frame_release_m, METH_NOARGS,
      "give the slot back (deferred to the last numpy view, if any is alive)"},
     {"__enter__", frame_enter, METH_NOARGS, NULL},

@@ -53,7 +53,7 @@ void pyfbus_slot_releasebuffer(PyObject *self, Py_buffer *view);
 /* numpy views of each plane of a slot object (tuple). */
 PyObject *pyfbus_planes(PyObject *slot);
 /* __array__(dtype=None, copy=None): the same view as the buffer protocol, or its error. */
-PyObject *pyfbus_array(PyObject *self, PyObject *args);
+PyObject *pyfbus_array(PyObject *self, PyObject *args, PyObject *kw);
 int pyfbus_views_init(PyObject *module);
 
 /* reader.c, writer.c */

@@ -240,11 +240,12 @@ static PyType_Spec plane_spec = {
  * __array__: numpy tries the buffer protocol first and, when that fails,
  * would quietly make a 0-d object array; this says why instead.
  */
-PyObject *pyfbus_array(PyObject *self, PyObject *args)
+PyObject *pyfbus_array(PyObject *self, PyObject *args, PyObject *kw)
 {
     PyObject *mv, *arr;
 
-    (void)args;
+    (void)args; /* dtype, copy: numpy casts or copies the view itself */
+    (void)kw;
     if (!(mv = PyMemoryView_FromObject(self)))
         return NULL;
     arr = pyfbus_asarray(mv);

@@ -207,7 +207,8 @@ static PyGetSetDef claim_getset[] = {
 };
 
 static PyMethodDef claim_methods[] = {
-    {"__array__", pyfbus_array, METH_VARARGS, "numpy.asarray(self), or why not"},
+    {"__array__", (PyCFunction)(void (*)(void))pyfbus_array, METH_VARARGS | METH_KEYWORDS,
+     "numpy.asarray(self), or why not"},
     {"commit", (PyCFunction)(void (*)(void))claim_commit, METH_VARARGS | METH_KEYWORDS,
      "commit(bytesused=None, timestamp_ns=0): publish the slot"},
     {"abort", claim_abort, METH_NOARGS, "give the slot back unpublished"},
