@@ -8,12 +8,18 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -384,6 +390,54 @@ TEST_F(GstSrc, MissingBusIsAnErrorThatSaysWhatToDo)
     EXPECT_NE(err.find("following=true"), std::string::npos) << err;
     err = run_pipeline("fbussrc bus=Bad/Name ! fakesink");
     EXPECT_NE(err.find("not a bus name"), std::string::npos) << err;
+}
+
+/*
+ * No permission: root's bus of mode 0600, read by gst-launch-1.0 running as uid 65534 (a new
+ * process: GStreamer is not fork-safe once it has threads). The plugin is copied where that
+ * uid can load it, with a registry of its own.
+ */
+TEST_F(GstSrc, NoPermissionIsAnErrorThatSaysWhatToDo)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "NOT RUN: needs root to drop to uid 65534 (CI runs it as root)";
+    std::string name = bus("perm");
+    Writer w;
+    struct fbus_format f;
+    struct fbus_writer_opts o;
+    fbus_format_init(&f, FBUS_FMT_GREY, 64, 48);
+    fbus_writer_opts_init(&o);
+    o.mode = 0600;
+    ASSERT_EQ(0, fbus_writer_open(&w.w, name.c_str(), &f, &o));
+    ASSERT_EQ(0, w.publish(1));
+    std::string plugin =
+        fbus_prog_for_anyone(std::string(FBUS_GST_PLUGIN_DIR) + "/libgstframebus.so");
+    std::string dir = plugin.substr(0, plugin.rfind('/'));
+    std::string out = dir + "/perm.err";
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(99);
+        if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
+            _exit(99);
+        setenv("GST_PLUGIN_PATH", dir.c_str(), 1);
+        setenv("GST_REGISTRY", (dir + "/registry.bin").c_str(), 1);
+        setenv("HOME", "/tmp", 1);
+        execlp("gst-launch-1.0", "gst-launch-1.0", "fbussrc", "following=false",
+               ("bus=" + name).c_str(), "!", "fakesink", (char *)nullptr);
+        _exit(127);
+    }
+    int status = fbus_wait_child(pid, 30000);
+    std::ifstream in(out);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string err = ss.str();
+    unlink(out.c_str());
+    unlink((dir + "/registry.bin").c_str());
+    EXPECT_NE(0, status) << err;
+    EXPECT_NE(127, status) << "gst-launch-1.0 not found";
+    EXPECT_NE(err.find("no permission to read bus '" + name + "'"), std::string::npos) << err;
 }
 
 TEST_F(GstSrc, TimeoutEndsAFollowingWait)
