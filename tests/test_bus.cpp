@@ -516,6 +516,28 @@ TEST_F(Bus, TimeoutsTellNoBusFromWriterGoneFromClosed)
     fbus_reader_close(r);
 }
 
+/*
+ * The writer publishes and closes (removing the bus) before the reader looks: the last frame
+ * still reaches it once, although its slot set is gone and it cannot be held; then "closed".
+ */
+TEST_F(Bus, LastFrameOfARemovedBusIsHandedOutOnce)
+{
+    std::string n = bus("last");
+    fbus_writer *w = open_writer(n);
+    fbus_reader *r = nullptr;
+    ASSERT_EQ(0, fbus_reader_open(&r, n.c_str(), nullptr));
+    ASSERT_EQ(0, publish_pattern(w));
+    ASSERT_EQ(0, publish_pattern(w));
+    ASSERT_EQ(0, fbus_writer_close(w));
+    struct fbus_frame f;
+    ASSERT_EQ(0, fbus_reader_acquire(r, &f, 0, 1000)) << "the last frame was lost";
+    EXPECT_EQ(2u, f.seq);
+    EXPECT_EQ((size_t)-1, fbus_pattern_check(f.data, f.bytesused, f.seq));
+    EXPECT_EQ(0, fbus_reader_release(r, &f));
+    EXPECT_EQ(FBUS_ECLOSED, fbus_reader_acquire(r, &f, 2, 1000));
+    fbus_reader_close(r);
+}
+
 TEST_F(Bus, ClosedWithKeepStaysAndSaysClosed)
 {
     std::string n = bus("keep");

@@ -352,6 +352,14 @@ static int try_hold(fbus_reader *r, unsigned j, uint64_t after, struct fbus_fram
     /* readers[j] at its maximum (set so by some process): not holdable now, like busy. */
     if (rc == -ERANGE)
         return FBUS_EAGAIN;
+    /*
+     * Closed, and its slot set already removed: the writer marks the bus closed before it
+     * removes anything, and nobody ever writes a removed segment again. Its last frame is
+     * handed out without a hold (release then has nothing to give back).
+     */
+    if (rc == FBUS_ENOBUS && (__atomic_load_n(&s->hdr->flags, __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED) &&
+        fbus__shm_lookup(r->key, 0) != s->shmid)
+        rc = 0;
     if (rc != 0)
         return rc;
     seq = RD64(&d->seq);
