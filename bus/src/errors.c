@@ -19,7 +19,8 @@ static const struct fbus_errdesc errs[] = {
     {FBUS_OK, "FBUS_OK", "success"},
     {FBUS_ENOBUS, "FBUS_ENOBUS", "no such bus (no writer has created it, or it was removed)"},
     {FBUS_EBUSY, "FBUS_EBUSY",
-     "bus busy: a live writer holds it (or, for a lossless reader, all 8 lossless places are taken)"},
+     "bus busy: a live writer holds it (or, for a lossless reader, all 8 lossless places are "
+     "taken)"},
     {FBUS_ECORRUPT, "FBUS_ECORRUPT", "the bus segment is corrupt (failed validation)"},
     {FBUS_EVERSION, "FBUS_EVERSION",
      "the bus speaks another framebus protocol (fbus info shows its number and this one's)"},
@@ -73,24 +74,67 @@ const char *fbus_strerror(int err)
  * EDEADLOCK, ENOTSUP) share a value with the name listed.
  */
 /* clang-format off: a table reads better in columns */
-#define ERRNO_NAME(e) {e, #e}
+#define ERRNO_NAME(e)                                                                              \
+    {                                                                                              \
+        e, #e                                                                                      \
+    }
 static const struct {
     int e;
     const char *name;
 } errno_names[] = {
-    ERRNO_NAME(EPERM), ERRNO_NAME(ENOENT), ERRNO_NAME(ESRCH), ERRNO_NAME(EINTR), ERRNO_NAME(EIO),
-    ERRNO_NAME(ENXIO), ERRNO_NAME(E2BIG), ERRNO_NAME(ENOEXEC), ERRNO_NAME(EBADF),
-    ERRNO_NAME(ECHILD), ERRNO_NAME(EAGAIN), ERRNO_NAME(ENOMEM), ERRNO_NAME(EACCES),
-    ERRNO_NAME(EFAULT), ERRNO_NAME(EBUSY), ERRNO_NAME(EEXIST), ERRNO_NAME(EXDEV),
-    ERRNO_NAME(ENODEV), ERRNO_NAME(ENOTDIR), ERRNO_NAME(EISDIR), ERRNO_NAME(EINVAL),
-    ERRNO_NAME(ENFILE), ERRNO_NAME(EMFILE), ERRNO_NAME(ENOTTY), ERRNO_NAME(EFBIG),
-    ERRNO_NAME(ENOSPC), ERRNO_NAME(ESPIPE), ERRNO_NAME(EROFS), ERRNO_NAME(EMLINK),
-    ERRNO_NAME(EPIPE), ERRNO_NAME(EDOM), ERRNO_NAME(ERANGE), ERRNO_NAME(EDEADLK),
-    ERRNO_NAME(ENAMETOOLONG), ERRNO_NAME(ENOLCK), ERRNO_NAME(ENOSYS), ERRNO_NAME(ENOTEMPTY),
-    ERRNO_NAME(ELOOP), ERRNO_NAME(ENOMSG), ERRNO_NAME(EIDRM), ERRNO_NAME(ENOSTR),
-    ERRNO_NAME(ENODATA), ERRNO_NAME(ETIME), ERRNO_NAME(EOVERFLOW), ERRNO_NAME(EILSEQ),
-    ERRNO_NAME(EOPNOTSUPP), ERRNO_NAME(ETIMEDOUT), ERRNO_NAME(EALREADY), ERRNO_NAME(EINPROGRESS),
-    ERRNO_NAME(ECANCELED), ERRNO_NAME(EOWNERDEAD), ERRNO_NAME(EDQUOT), ERRNO_NAME(ENOTRECOVERABLE),
+    ERRNO_NAME(EPERM),
+    ERRNO_NAME(ENOENT),
+    ERRNO_NAME(ESRCH),
+    ERRNO_NAME(EINTR),
+    ERRNO_NAME(EIO),
+    ERRNO_NAME(ENXIO),
+    ERRNO_NAME(E2BIG),
+    ERRNO_NAME(ENOEXEC),
+    ERRNO_NAME(EBADF),
+    ERRNO_NAME(ECHILD),
+    ERRNO_NAME(EAGAIN),
+    ERRNO_NAME(ENOMEM),
+    ERRNO_NAME(EACCES),
+    ERRNO_NAME(EFAULT),
+    ERRNO_NAME(EBUSY),
+    ERRNO_NAME(EEXIST),
+    ERRNO_NAME(EXDEV),
+    ERRNO_NAME(ENODEV),
+    ERRNO_NAME(ENOTDIR),
+    ERRNO_NAME(EISDIR),
+    ERRNO_NAME(EINVAL),
+    ERRNO_NAME(ENFILE),
+    ERRNO_NAME(EMFILE),
+    ERRNO_NAME(ENOTTY),
+    ERRNO_NAME(EFBIG),
+    ERRNO_NAME(ENOSPC),
+    ERRNO_NAME(ESPIPE),
+    ERRNO_NAME(EROFS),
+    ERRNO_NAME(EMLINK),
+    ERRNO_NAME(EPIPE),
+    ERRNO_NAME(EDOM),
+    ERRNO_NAME(ERANGE),
+    ERRNO_NAME(EDEADLK),
+    ERRNO_NAME(ENAMETOOLONG),
+    ERRNO_NAME(ENOLCK),
+    ERRNO_NAME(ENOSYS),
+    ERRNO_NAME(ENOTEMPTY),
+    ERRNO_NAME(ELOOP),
+    ERRNO_NAME(ENOMSG),
+    ERRNO_NAME(EIDRM),
+    ERRNO_NAME(ENOSTR),
+    ERRNO_NAME(ENODATA),
+    ERRNO_NAME(ETIME),
+    ERRNO_NAME(EOVERFLOW),
+    ERRNO_NAME(EILSEQ),
+    ERRNO_NAME(EOPNOTSUPP),
+    ERRNO_NAME(ETIMEDOUT),
+    ERRNO_NAME(EALREADY),
+    ERRNO_NAME(EINPROGRESS),
+    ERRNO_NAME(ECANCELED),
+    ERRNO_NAME(EOWNERDEAD),
+    ERRNO_NAME(EDQUOT),
+    ERRNO_NAME(ENOTRECOVERABLE),
 };
 /* clang-format on */
 

@@ -125,8 +125,9 @@ int fbus_info_shmid(int shmid, struct fbus_info *info)
         info->format = v.format;
         info->slots = v.slot_count;
         info->slot_capacity = v.slot_capacity;
-        info->closed = !!(__atomic_load_n(&((const struct fbus_shm_header *)base)->flags,
-                                          __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED);
+        info->closed =
+            !!(__atomic_load_n(&((const struct fbus_shm_header *)base)->flags, __ATOMIC_ACQUIRE) &
+               FBUS_HF_CLOSED);
         fill_writer(info, &v, (int)ds.shm_nattch);
         fill_state(base, info);
         fill_lossless(base, info);
@@ -180,7 +181,8 @@ int fbus_list(fbus_list_fn fn, void *ctx)
             info.mode = o.mode;
             info.segment_size = o.size;
         }
-        /* Magic still 0 under a framebus key: half-made (its writer died mid-create) or being made. */
+        /* Magic still 0 under a framebus key: half-made (its writer died mid-create) or being made.
+         */
         if (rc == FBUS_ENOBUS && ours && info.segment_size)
             rc = FBUS_ECORRUPT;
         /* Not ours, or gone meanwhile. Unreadable ones count only with our key prefix. */

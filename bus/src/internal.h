@@ -97,14 +97,15 @@ int fbus__futex_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_n
  */
 static inline struct timespec fbus__ns_to_ts(uint64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
     return ts;
 }
 
 /* Relaxed and acquire/release accesses to shared words. */
-#define FBUS_LOAD(p)            __atomic_load_n((p), __ATOMIC_RELAXED)
-#define FBUS_LOAD_ACQ(p)        __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define FBUS_STORE(p, v)        __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define FBUS_STORE_REL(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define FBUS_LOAD(p)         __atomic_load_n((p), __ATOMIC_RELAXED)
+#define FBUS_LOAD_ACQ(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define FBUS_STORE(p, v)     __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define FBUS_STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 #endif /* FBUS_INTERNAL_H */

@@ -155,8 +155,9 @@ uint64_t fbus__proc_starttime(pid_t pid)
     /* The command name (field 2) may hold spaces and parentheses: skip to the last ')'. */
     if (!p || !(p = strrchr(buf, ')')))
         return 0;
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                      "%*d %*d %llu",
+    if (sscanf(p + 1,
+               " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+               "%*d %*d %llu",
                &start) != 1)
         return 0;
     return start;

@@ -24,7 +24,7 @@
 #define _Static_assert static_assert /* tests include this file from C++ */
 #endif
 
-#define FBUS_MAGIC       0x53554246u /* "FBUS" in memory on a little-endian machine */
+#define FBUS_MAGIC       0x53554246u               /* "FBUS" in memory on a little-endian machine */
 #define FBUS_ABI_VERSION ((uint32_t)FBUS_PROTOCOL) /* the header field abi_version */
 
 /* Header flags. */
@@ -70,7 +70,7 @@ struct fbus_shm_slot {
 
 /* What the writer knows of lossless reader k (written by the writer only). */
 struct fbus_shm_lossless {
-    int32_t pid;        /* the reader the writer has armed; 0: none */
+    int32_t pid; /* the reader the writer has armed; 0: none */
     uint32_t flags;
     uint64_t start_seq; /* the first frame the writer kept for it */
     uint64_t drops;     /* frames it lost because the writer stopped waiting */
@@ -94,13 +94,13 @@ struct fbus_shm_header {
     /* Identity: written once, before the magic is published. */
     uint32_t magic;
     uint32_t abi_version;
-    uint32_t header_size;  /* sizeof(struct fbus_shm_header) of the writer */
+    uint32_t header_size; /* sizeof(struct fbus_shm_header) of the writer */
     uint32_t slot_count;
     uint64_t slot_capacity; /* bytes per slot, a multiple of the page size */
     uint64_t slot0_offset;  /* where slot 0 starts, page-aligned */
     uint64_t segment_size;  /* the size the writer asked shmget for */
     uint64_t created_realtime_ns;
-    char name[32];          /* NUL-terminated bus name */
+    char name[32]; /* NUL-terminated bus name */
     /* Writer identity. */
     int32_t writer_pid;
     uint32_t flags;            /* FBUS_HF_* */
@@ -114,7 +114,7 @@ struct fbus_shm_header {
     uint64_t frames_published;
     uint64_t frames_dropped;
     uint64_t writer_restarts;
-    uint64_t fps_milli; /* publish rate over the last ~second, x1000 */
+    uint64_t fps_milli;  /* publish rate over the last ~second, x1000 */
     uint64_t generation; /* segments made under this key before this one */
     int32_t slot_semid;  /* the slot semaphore set of this segment */
     uint32_t reserved32;

@@ -59,10 +59,10 @@ struct fbus_reader {
     int last_err;       /* follow: why there is no bus */
     uint64_t lpos;
     /* What the caller was handed: for fbus_frame.missed and the status. */
-    uint64_t last_out;  /* seq of the last frame handed out; 0: none */
-    int renumbered;     /* moved to an unrelated bus: its numbers start again */
+    uint64_t last_out; /* seq of the last frame handed out; 0: none */
+    int renumbered;    /* moved to an unrelated bus: its numbers start again */
     uint64_t frames, missed;
-    struct fbus__rate rate; /* frames acquired per second */
+    struct fbus__rate rate;   /* frames acquired per second */
     struct fbus_format nofmt; /* what fbus_reader_format() gives without a bus */
 };
 
@@ -88,8 +88,8 @@ static void seg_free(struct rseg *s)
         return;
     for (unsigned i = 0; i < FBUS_SLOTS_MAX; i++) {
         if (s->held[i])
-            fbus__sem_op(s->semid, FBUS_SEM_READERS(i), -(short)s->held[i],
-                         SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
+            fbus__sem_op(s->semid, FBUS_SEM_READERS(i), -(short)s->held[i], SEM_UNDO | IPC_NOWAIT,
+                         USHRT_MAX, 0, 0);
     }
     if (s->base)
         shmdt(s->base);
@@ -204,8 +204,7 @@ static int lossless_register(fbus_reader *r)
 static void lossless_unregister(fbus_reader *r)
 {
     if (r->lk >= 0)
-        fbus__sem_op(r->lk_semid, FBUS_SEM_LREG(r->lk), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0,
-                     0);
+        fbus__sem_op(r->lk_semid, FBUS_SEM_LREG(r->lk), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
     r->lk = -1;
     r->larmed = 0;
 }
@@ -563,8 +562,8 @@ int fbus_reader_acquire(fbus_reader *r, struct fbus_frame *f, uint64_t after_seq
         /* Waits are sliced so a reader also notices what no wake-up announces. */
         slice = rc == TRY_PENDING ? 1000000u : 250000000u;
         /* No futex announces a new bus: a follow reader without a live one looks every 20 ms. */
-        if (r->follow && (!r->cur || (__atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE) &
-                                      FBUS_HF_CLOSED)))
+        if (r->follow &&
+            (!r->cur || (__atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE) & FBUS_HF_CLOSED)))
             slice = 20000000u;
         if (deadline - now < slice)
             slice = deadline - now;
@@ -601,8 +600,7 @@ static int fbus_reader_release_slot(fbus_reader *r, struct fbus_frame *f)
     if (!s || !(link = find_seg(r, s)) || f->slot >= FBUS_SLOTS_MAX || !s->held[f->slot])
         return FBUS_ESTATE;
     /* ENOBUS: the set is gone with its bus; the hold went with it. */
-    fbus__sem_op(s->semid, FBUS_SEM_READERS(f->slot), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0,
-                 0);
+    fbus__sem_op(s->semid, FBUS_SEM_READERS(f->slot), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0, 0);
     s->held[f->slot]--;
     s->held_total--;
     r->held_total--;

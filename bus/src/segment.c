@@ -91,8 +91,8 @@ static void format_to_shm(const struct fbus_format *f, struct fbus_shm_format *s
 }
 
 /* Slot and segment sizes for a format; FBUS_ESIZE if they do not fit this process. */
-static int plan(const struct fbus_format *fmt, unsigned slots, uint32_t slot_size,
-                uint64_t *slot0, uint64_t *cap, uint64_t *total)
+static int plan(const struct fbus_format *fmt, unsigned slots, uint32_t slot_size, uint64_t *slot0,
+                uint64_t *cap, uint64_t *total)
 {
     uint64_t page = fbus__page_size() < 4096 ? 4096 : fbus__page_size();
     uint64_t want = fmt->sizeimage > slot_size ? fmt->sizeimage : slot_size;
@@ -219,8 +219,8 @@ int fbus__wseg_rotate(struct fbus__wseg *s, const char *name, uint32_t key, unsi
     return 0;
 }
 
-static int same_layout(const struct fbus_segview *v, const struct fbus_format *fmt,
-                       unsigned slots, uint32_t slot_size)
+static int same_layout(const struct fbus_segview *v, const struct fbus_format *fmt, unsigned slots,
+                       uint32_t slot_size)
 {
     struct fbus_shm_format a, b;
     uint64_t slot0, cap, total;
@@ -229,8 +229,8 @@ static int same_layout(const struct fbus_segview *v, const struct fbus_format *f
         return 0;
     format_to_shm(fmt, &a);
     format_to_shm(&v->format, &b);
-    return memcmp(&a, &b, sizeof(a)) == 0 && v->slot_count == slots &&
-           v->slot_capacity == cap && v->slot0_offset == slot0;
+    return memcmp(&a, &b, sizeof(a)) == 0 && v->slot_count == slots && v->slot_capacity == cap &&
+           v->slot0_offset == slot0;
 }
 
 /* Takes over a segment whose writer is dead (we hold the writer role, so it is). */

@@ -255,7 +255,8 @@ static int maybe_rotate(fbus_writer *w, uint64_t now)
 {
     int rc;
 
-    if (w->zc_used || (!w->tampered && (!w->noslot_since || now - w->noslot_since < FBUS__WEDGE_NS)))
+    if (w->zc_used ||
+        (!w->tampered && (!w->noslot_since || now - w->noslot_since < FBUS__WEDGE_NS)))
         return FBUS_EAGAIN;
     if ((rc = fbus__wseg_rotate(&w->seg, w->name, w->key, w->mode, w->slot_size)) != 0)
         return rc;
@@ -414,8 +415,8 @@ static int publish_slot(fbus_writer *w, unsigned i, size_t bytesused, uint64_t t
     if (rc == FBUS_EAGAIN) {
         /* Someone else raised busy[i]: let go of ours, and move off this set soon. */
         w->tampered = 1;
-        rc = fbus__sem_op(w->seg.semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX,
-                          0, 0);
+        rc = fbus__sem_op(w->seg.semid, FBUS_SEM_BUSY(i), -1, SEM_UNDO | IPC_NOWAIT, USHRT_MAX, 0,
+                          0);
     }
     if (rc == FBUS_ENOBUS)
         rc = FBUS_EREMOVED;

@@ -216,4 +216,3 @@ void fbus__wl_drain(fbus_writer *w)
         }
     }
 }
-

@@ -65,14 +65,14 @@ FBUS_API unsigned fbus_abi(void);
 FBUS_API unsigned fbus_protocol(void);
 
 /* Limits. */
-#define FBUS_NAME_MAX      31 /* bytes in a bus name, without the NUL */
-#define FBUS_SLOTS_MIN     2
-#define FBUS_SLOTS_MAX     16
-#define FBUS_SLOTS_DEFAULT 2
-#define FBUS_DIM_MAX       16384 /* widest and tallest frame accepted */
-#define FBUS_PLANES_MAX    3
-#define FBUS_MODE_DEFAULT  0660
-#define FBUS_LOSSLESS_MAX  8    /* lossless readers on one bus */
+#define FBUS_NAME_MAX              31 /* bytes in a bus name, without the NUL */
+#define FBUS_SLOTS_MIN             2
+#define FBUS_SLOTS_MAX             16
+#define FBUS_SLOTS_DEFAULT         2
+#define FBUS_DIM_MAX               16384 /* widest and tallest frame accepted */
+#define FBUS_PLANES_MAX            3
+#define FBUS_MODE_DEFAULT          0660
+#define FBUS_LOSSLESS_MAX          8    /* lossless readers on one bus */
 #define FBUS_LOSSLESS_WAIT_DEFAULT 1000 /* ms a writer waits for a lossless reader */
 
 /*
@@ -180,8 +180,8 @@ FBUS_API int fbus_fourcc_known(uint32_t fourcc);
  * Returns 0, FBUS_EFORMAT for MJPEG or an unknown format, FBUS_ESIZE if
  * bytesused is too small for the format.
  */
-FBUS_API int fbus_convert_to_rgb24(const struct fbus_format *fmt, const void *src,
-                                   size_t bytesused, uint8_t *rgb);
+FBUS_API int fbus_convert_to_rgb24(const struct fbus_format *fmt, const void *src, size_t bytesused,
+                                   uint8_t *rgb);
 /*
  * The reverse: packed RGB24 (width*3 bytes per row) into the layout fmt
  * describes (dst must hold fmt->sizeimage bytes). Chroma of subsampled
@@ -204,11 +204,11 @@ FBUS_API uint32_t fbus_key_from_name(const char *name);
 typedef struct fbus_writer fbus_writer;
 
 struct fbus_writer_opts {
-    unsigned slots; /* FBUS_SLOTS_MIN..FBUS_SLOTS_MAX, default 2 */
-    unsigned mode;  /* permission bits of the segment, default 0660 (readers need read) */
-    uint32_t key;   /* 0: derived from the name */
+    unsigned slots;     /* FBUS_SLOTS_MIN..FBUS_SLOTS_MAX, default 2 */
+    unsigned mode;      /* permission bits of the segment, default 0660 (readers need read) */
+    uint32_t key;       /* 0: derived from the name */
     uint32_t slot_size; /* 0: the format's sizeimage; larger to leave room (MJPEG) */
-    int keep;       /* non-zero: fbus_writer_close() leaves the bus in place, marked closed */
+    int keep;           /* non-zero: fbus_writer_close() leaves the bus in place, marked closed */
     /*
      * How long claim waits for a lossless reader to consume old frames before
      * it overwrites one (counted as that reader's drop). 0: the default
@@ -239,10 +239,10 @@ FBUS_API int fbus_writer_open(fbus_writer **out, const char *name, const struct 
 
 /* A slot handed out by fbus_writer_claim(), to be filled in place. */
 struct fbus_wslot {
-    void *data;        /* page-aligned start of the slot */
-    size_t capacity;   /* bytes the slot holds (>= format sizeimage) */
-    unsigned index;    /* 0..slots-1 */
-    uint64_t seq;      /* the sequence number commit will give this frame */
+    void *data;      /* page-aligned start of the slot */
+    size_t capacity; /* bytes the slot holds (>= format sizeimage) */
+    unsigned index;  /* 0..slots-1 */
+    uint64_t seq;    /* the sequence number commit will give this frame */
     uint32_t reserved[4];
 };
 
@@ -303,8 +303,7 @@ FBUS_API int fbus_writer_publish(fbus_writer *w, const void *data, size_t len,
  * acquire. Returns 0 or the errors of fbus_writer_open(); on error the
  * writer is unusable except for close.
  */
-FBUS_API int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt,
-                                    unsigned slots);
+FBUS_API int fbus_writer_set_format(fbus_writer *w, const struct fbus_format *fmt, unsigned slots);
 /* The bus format (as given, or as last set); valid until close, changed by set_format. */
 FBUS_API const struct fbus_format *fbus_writer_format(const fbus_writer *w);
 /* Number of processes attached besides the writer (readers, tools). -errno on failure. */
@@ -369,7 +368,7 @@ FBUS_API int fbus_reader_open(fbus_reader **out, const char *name,
 
 /* A frame held by a reader. Everything here stays valid until release. */
 struct fbus_frame {
-    const void *data;          /* read-only, in the shared segment: no copy */
+    const void *data; /* read-only, in the shared segment: no copy */
     size_t bytesused;
     uint64_t seq;              /* 1, 2, 3... gaps mean frames this reader missed */
     uint64_t timestamp_ns;     /* capture time, CLOCK_MONOTONIC */
@@ -450,21 +449,21 @@ struct fbus_info {
     char name[FBUS_NAME_MAX + 1];
     uint32_t key;
     int shmid;
-    int semid;               /* -1 if the set is gone */
+    int semid; /* -1 if the set is gone */
     struct fbus_format format;
     unsigned slots;
     uint64_t slot_capacity;
     uint64_t segment_size;
-    unsigned mode;           /* permission bits of the segment */
-    uint32_t uid;            /* owner of the segment */
-    int readers;             /* attached processes other than the writer and this one */
+    unsigned mode; /* permission bits of the segment */
+    uint32_t uid;  /* owner of the segment */
+    int readers;   /* attached processes other than the writer and this one */
     int32_t writer_pid;
-    int writer_alive;        /* the writer role is held (kernel-kept, survives pid reuse) */
-    int closed;              /* the writer closed it (kept with --keep) */
-    int superseded;          /* replaced by a segment with a newer format */
-    uint64_t published;      /* frames published since the bus was made */
-    uint64_t dropped;        /* frames dropped (no free slot, or the source missed them) */
-    uint64_t restarts;       /* times a new writer re-attached */
+    int writer_alive;   /* the writer role is held (kernel-kept, survives pid reuse) */
+    int closed;         /* the writer closed it (kept with --keep) */
+    int superseded;     /* replaced by a segment with a newer format */
+    uint64_t published; /* frames published since the bus was made */
+    uint64_t dropped;   /* frames dropped (no free slot, or the source missed them) */
+    uint64_t restarts;  /* times a new writer re-attached */
     uint64_t last_seq;
     uint64_t last_timestamp_ns;
     int64_t age_ns;          /* now - last publish on CLOCK_MONOTONIC; -1 if none */
@@ -475,10 +474,10 @@ struct fbus_info {
     int32_t slot_semid;      /* the slot semaphore set the header names; -1 if unknown */
     unsigned lossless_count; /* lossless readers attached */
     struct fbus_lossless_info {
-        int32_t pid;       /* as the writer armed it; 0 if not armed yet */
+        int32_t pid;        /* as the writer armed it; 0 if not armed yet */
         uint64_t start_seq; /* first frame kept for it */
-        uint64_t drops;    /* frames it lost because the writer stopped waiting */
-        int pending;       /* frames published for it and not yet released */
+        uint64_t drops;     /* frames it lost because the writer stopped waiting */
+        int pending;        /* frames published for it and not yet released */
     } lossless[FBUS_LOSSLESS_MAX];
     uint32_t reserved[16];
 };
