@@ -61,9 +61,9 @@ static void fill_lossless(const struct fbus_shm_header *h, struct fbus_info *inf
         l->start_seq = RD64(&h->lossless[k].start_seq);
         l->drops = RD64(&h->lossless[k].drops);
         uint32_t given = RD32(&h->lossless[k].credits);
-        l->pending = (int)(given ? given : info->slots) - (int)v[FBUS_SEM_CREDIT(k)];
-        if (l->pending < 0)
-            l->pending = 0;
+        /* given comes from the header (untrusted): no more than a set's semaphore can hold. */
+        int64_t pending = (int64_t)(given ? given : info->slots) - v[FBUS_SEM_CREDIT(k)];
+        l->pending = pending < 0 ? 0 : pending > 32767 ? 32767 : (int)pending;
     }
 }
 
