@@ -472,6 +472,18 @@ static int timeout_reason(fbus_reader *r)
     if (!r->cur)
         return r->last_err && r->last_err != FBUS_ENOBUS ? r->last_err : FBUS_ENOBUS;
     flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
+    /*
+     * Replaced while we waited (a format change or a rotation whose old slot set is gone
+     * already): the answer is about the segment that replaced it, or, while that one is
+     * still being made, a plain timeout.
+     */
+    if (flags & FBUS_HF_SUPERSEDED) {
+        r->recheck = 1;
+        follow(r);
+        flags = __atomic_load_n(&r->cur->hdr->flags, __ATOMIC_ACQUIRE);
+        if (flags & FBUS_HF_SUPERSEDED)
+            return FBUS_ETIMEDOUT;
+    }
     if (flags & FBUS_HF_CLOSED)
         return FBUS_ECLOSED;
     if (fbus__sem_getval(r->cur->semid, FBUS_SEM_BUSY(0)) == FBUS_ENOBUS)
