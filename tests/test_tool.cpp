@@ -246,37 +246,10 @@ struct fbus_shm_header *attach_rw(const std::string &n)
     return p == (void *)-1 ? nullptr : (struct fbus_shm_header *)p;
 }
 
-/* Runs the tool as uid nobody (no groups), its output into files opened before dropping root. */
-ProgResult tool_as_nobody(const std::string &dir, const std::vector<std::string> &args)
+/* The tool as uid nobody (no groups). */
+ProgResult tool_as_nobody(const std::string &, const std::vector<std::string> &args)
 {
-    ProgResult res;
-    std::string out = dir + "/nobody.out", err = dir + "/nobody.err";
-    /* Copied where uid 65534 can reach it: the build tree may not be (a clone in /root). */
-    std::string tool = fbus_prog_for_anyone(FBUS_TOOL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(99);
-        if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
-            _exit(99);
-        auto argv = fbus_prog_argv(tool, args);
-        std::vector<char *> a;
-        for (auto &s : argv)
-            a.push_back(&s[0]);
-        a.push_back(nullptr);
-        execv(a[0], a.data());
-        _exit(127);
-    }
-    res.status = fbus_wait_child(pid, 20000);
-    for (auto *p : {&out, &err}) {
-        std::ifstream f(*p);
-        std::stringstream ss;
-        ss << f.rdbuf();
-        (p == &out ? res.out : res.err) = ss.str();
-    }
-    return res;
+    return fbus_run_as_nobody(FBUS_TOOL, args);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 static std::mutex g_lock;
 static std::set<std::string> g_names;
@@ -216,7 +218,8 @@ ProgResult fbus_run(const std::vector<std::string> &argv, int timeout_ms)
     return r;
 }
 
-namespace {
+namespace
+{
 std::mutex g_progs_lock;
 std::map<std::string, std::string> g_progs; /* original path -> copy */
 std::string g_progs_dir;
@@ -252,4 +255,40 @@ std::string fbus_prog_for_anyone(const std::string &path)
         return path;
     g_progs[path] = copy;
     return copy;
+}
+
+ProgResult fbus_run_as_nobody(const std::string &path, const std::vector<std::string> &args,
+                              int timeout_ms)
+{
+    ProgResult res;
+    std::string prog = fbus_prog_for_anyone(path);
+    char out[] = "/tmp/fbus-nobody-out-XXXXXX", err[] = "/tmp/fbus-nobody-err-XXXXXX";
+    int o = mkstemp(out), e = mkstemp(err);
+    if (o < 0 || e < 0)
+        return res;
+    auto argv = fbus_prog_argv(prog, args);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(99);
+        if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
+            _exit(99);
+        std::vector<char *> a;
+        for (auto &s : argv)
+            a.push_back(&s[0]);
+        a.push_back(nullptr);
+        execv(a[0], a.data());
+        _exit(127);
+    }
+    close(o);
+    close(e);
+    res.status = fbus_wait_child(pid, timeout_ms);
+    for (const char *p : {out, err}) {
+        std::ifstream f(p);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        (p == out ? res.out : res.err) = ss.str();
+        unlink(p);
+    }
+    return res;
 }

@@ -20,7 +20,8 @@ std::string fbus_test_name(const char *tag);
 void fbus_test_remove(const std::string &name);
 
 /* Test fixture: bus() hands out names; TearDown removes every one of them. */
-class BusTest : public ::testing::Test {
+class BusTest : public ::testing::Test
+{
   protected:
     std::string bus(const char *tag = "b");
     void TearDown() override;
@@ -45,6 +46,13 @@ std::string fbus_test_prog(const char *name);
  * under a directory that uid cannot enter (a clone in /root). Removed at exit.
  */
 std::string fbus_prog_for_anyone(const std::string &path);
+/*
+ * Runs program `path` (a copy from fbus_prog_for_anyone) with args as uid 65534 without groups,
+ * its stdout and stderr captured in files opened before root is dropped. Exit code or 128+sig
+ * (99: the child could not drop root, 127: it could not exec).
+ */
+ProgResult fbus_run_as_nobody(const std::string &path, const std::vector<std::string> &args,
+                              int timeout_ms = 20000);
 /* Runs argv to completion (killed after timeout_ms), capturing stdout and stderr. */
 ProgResult fbus_run(const std::vector<std::string> &argv, int timeout_ms = 30000);
 /* Starts argv in the background; its stdout goes to a pipe whose read end is *out_fd. */
