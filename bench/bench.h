@@ -25,6 +25,8 @@
 #define NWPUB    2 /* writer cost with copy: 0, 4 readers */
 #define NSTALL   4 /* 3 slots: 1 reader, +stopped idle, +stopped holding; 2 slots +holding */
 #define NGST     2 /* GStreamer comparison: 1080p and 4K (sizes 1 and 2) */
+#define NCAMRATE 2 /* camera rates: 30 and 60 fps */
+#define NCAMN    5 /* camera-rate reader counts: 1 2 4 8 16 */
 
 struct bsize {
     const char *label; /* "1920x1080 RGB24" */
@@ -40,12 +42,16 @@ extern const unsigned handoff_readers[NHANDOFF];
 extern const unsigned scale_readers[NSCALE];
 extern const unsigned wcost_readers[NWCOST];
 extern const unsigned wpub_readers[NWPUB];
+extern const unsigned cam_rates[NCAMRATE];
+extern const unsigned cam_readers[NCAMN];
 
 struct bench_opts {
     unsigned repeats;       /* outer repeats of every section (default 3) */
     unsigned rounds;        /* hand-off / futex wake-ups per repeat and reader count */
     unsigned pace_us;       /* mean gap between paced wake-ups (jittered +-50 %) */
     double run_secs;        /* length of one timed writer run (cost, scaling) */
+    unsigned cam_frames;    /* frames per camera-rate run, warm-up included */
+    unsigned cam_passes;    /* passes over every camera-rate configuration (<= 8) */
     int pin;                /* --pin: writer on CPU 0, readers on the others */
     int rt;                 /* --rt: latency section under SCHED_FIFO (other tenants' load aside) */
     int quick;              /* --quick: a smoke run, figures not meaningful */
@@ -89,6 +95,18 @@ struct gst_result {
     char note[160];
 };
 
+/* Readers at a camera's rate: the bus or the bare futex loop, one rate and reader count. */
+struct cam_result {
+    struct summary lat; /* every reader's hand-off latency, pooled */
+    double wcpu_ns;     /* the writer's (waker's) CPU per frame */
+    double rcpu_ns;     /* one reader's (waiter's) CPU per frame it got, mean over readers */
+    double got;         /* fraction of the frames the readers got */
+    double cross;       /* fraction of the wakes that ran on another CPU than the writer's */
+    double fps;         /* the rate the writer kept */
+    unsigned errors;
+    unsigned dropped;   /* frames the writer found no free slot for */
+};
+
 struct results {
     unsigned have; /* bit per section that ran, SEC_* */
     int pinned;    /* the latency section ran under --pin */
@@ -124,6 +142,13 @@ struct results {
     double stall_drops[NSIZES][NSTALL];
     /* GStreamer. */
     struct gst_result gst[NGST];
+    /* Camera rate. */
+    double sem_pair_ns; /* CPU of a reader's hold + release semop pair, back to back */
+    double sem_cold_ns; /* the same pair after a 10 ms sleep, as a camera's reader makes it */
+    struct cam_result cam_futex[NCAMRATE][NCAMN];
+    struct cam_result cam_bus[NCAMRATE][NSIZES][NCAMN];
+    /* 60 fps, 1 reader + 1 stopped holding a frame; [0]: 3 slots, [1]: the default 2 */
+    struct cam_result cam_stall[2][NSIZES];
 };
 
 #define SEC_BASE    0x01 /* syscall, memcpy */
@@ -133,6 +158,7 @@ struct results {
 #define SEC_READER  0x08
 #define SEC_SCALE   0x10
 #define SEC_GST     0x20
+#define SEC_CAMRATE 0x80
 
 /* ---- Sections ---- */
 
@@ -143,6 +169,8 @@ int bench_writer(const struct bench_opts *o, struct results *r);
 int bench_reader(const struct bench_opts *o, struct results *r);
 int bench_scaling(const struct bench_opts *o, struct results *r);
 int bench_gst(const struct bench_opts *o, struct results *r);
+/* Readers at 30 and 60 fps beside the bare futex broadcast loop (camrate.c). */
+int bench_camrate(const struct bench_opts *o, struct results *r);
 
 /* ---- Reader children (readers.c) ---- */
 
@@ -170,6 +198,23 @@ int readers_start(struct rd_shared *sh, unsigned n, pid_t *pids, int pin);
 uint64_t sum_words(const void *p, size_t bytes);
 
 /* ---- Report ---- */
+
+#define MAX_VERDICTS 48
+
+/* One line of the docs/design.md section 9 budget. */
+struct verdict {
+    char what[96];
+    char figure[160];
+    int pass; /* 1 pass, 0 miss, -1 for information only */
+};
+
+void verdict_add(struct verdict *v, unsigned *n, int pass, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The camera-rate section's part of every output (report_cam.c). */
+void cam_budget(const struct results *r, struct verdict *v, unsigned *n);
+void cam_text(FILE *f, const struct results *r);
+void cam_markdown(FILE *f, const struct results *r);
+void cam_json(FILE *f, const struct results *r);
 
 /* The tables of the sections in `sections` (SEC_*) that ran; ~0u: all, then the budget. */
 void report_text(FILE *f, const struct results *r, unsigned sections);

@@ -15,12 +15,14 @@
 
 static const char usage[] =
     "usage: fbus-bench [options]\n"
-    "  --only LIST       sections, comma-separated: base,handoff,writer,reader,scale,gst\n"
-    "                    (default all; handoff includes the futex baseline it is compared to)\n"
+    "  --only LIST       sections, comma-separated: base,handoff,writer,reader,scale,camrate,\n"
+    "                    gst (default all; handoff includes the futex baseline it is compared to)\n"
     "  --repeats N       repeats of every section, pooled (default 3)\n"
     "  --rounds N        paced wake-ups per repeat and reader count (default 300)\n"
     "  --pace-us N       mean gap between paced wake-ups, jittered +-50%% (default 1000)\n"
     "  --run-secs S      length of one timed writer run (default 0.5)\n"
+    "  --cam-frames N    frames per camera-rate run, 5 of them warm-up (default 55)\n"
+    "  --cam-passes N    passes over the camera-rate runs, CPU = median of them (default 3)\n"
     "  --pin             writer on CPU 0, readers on the other CPUs (default: nothing pinned)\n"
     "  --rt              run the latency section under SCHED_FIFO (sets aside other load)\n"
     "  --quick           a smoke run: few samples, figures not meaningful\n"
@@ -75,7 +77,8 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct outputs *ou
         {"pace-us", 1, 0, 'p'},    {"run-secs", 1, 0, 's'},  {"pin", 0, 0, 'P'},
         {"rt", 0, 0, 'R'},         {"quick", 0, 0, 'q'},     {"json", 1, 0, 'j'},
         {"markdown", 1, 0, 'm'},   {"plot-data", 1, 0, 'd'}, {"peer", 1, 0, 'e'},
-        {"gst-launch", 1, 0, 'g'}, {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+        {"gst-launch", 1, 0, 'g'}, {"help", 0, 0, 'h'},      {"cam-frames", 1, 0, 'c'},
+        {"cam-passes", 1, 0, 'C'}, {0, 0, 0, 0}};
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -94,6 +97,12 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct outputs *ou
             break;
         case 's':
             o->run_secs = atof(optarg);
+            break;
+        case 'c':
+            o->cam_frames = (unsigned)atoi(optarg);
+            break;
+        case 'C':
+            o->cam_passes = (unsigned)atoi(optarg);
             break;
         case 'P':
             o->pin = 1;
@@ -127,10 +136,11 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct outputs *ou
             return -1;
         }
     }
-    if (optind != argc || o->repeats < 1 || o->repeats > 16 || o->rounds <= 5 || o->run_secs <= 0) {
+    if (optind != argc || o->repeats < 1 || o->repeats > 16 || o->rounds <= 5 || o->run_secs <= 0 ||
+        o->cam_frames < 20 || o->cam_passes < 1 || o->cam_passes > 8) {
         fprintf(stderr,
                 "fbus-bench: bad arguments: --repeats 1..16, --rounds > 5, "
-                "--run-secs > 0\n%s",
+                "--run-secs > 0, --cam-frames >= 20, --cam-passes 1..8\n%s",
                 usage);
         return -1;
     }
@@ -156,6 +166,10 @@ static void run_sections(const struct bench_opts *o, struct results *r)
         bench_scaling(o, r);
         report_text(stderr, r, SEC_SCALE);
     }
+    if (section_on(o, "camrate")) {
+        bench_camrate(o, r);
+        report_text(stderr, r, SEC_CAMRATE);
+    }
     if (section_on(o, "gst")) {
         bench_gst(o, r);
         report_text(stderr, r, SEC_GST);
@@ -168,6 +182,8 @@ int main(int argc, char **argv)
                            .rounds = 300,
                            .pace_us = 1000,
                            .run_secs = 0.5,
+                           .cam_frames = 55,
+                           .cam_passes = 3,
                            .gst_launch = "gst-launch-1.0"};
     struct outputs out = {0};
     static struct results r;
