@@ -13,7 +13,7 @@ fbus_pkgs_core="build-essential cmake pkg-config libpng-dev zlib1g-dev libv4l-de
 fbus_pkgs_test="googletest libgtest-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools"
 fbus_pkgs_view="libsdl2-dev xvfb x11-apps imagemagick"
 fbus_pkgs_vm="qemu-system-x86 qemu-system-arm busybox-static kmod cpio xz-utils python3"
-fbus_pkgs_bench="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad gnuplot-nox"
+fbus_pkgs_bench="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad gnuplot-nox pipewire pipewire-bin gstreamer1.0-pipewire"
 fbus_pkgs_python="python3-dev python3-numpy python3-pytest python3-opencv"
 
 fbus_need() {

@@ -5,9 +5,10 @@
  * The writer process runs videotestsrc ! CAPS ! identity ! {fbussink | shmsink | pipewiresink};
  * a probe on identity's sink pad writes CLOCK_MONOTONIC into the first 8 bytes of each frame.
  * The reader process (this one) runs {fbussrc lossless=true | shmsrc | pipewiresrc} ! fakesink;
- * a probe there counts the frames and takes now - that stamp as the frame's latency. Every pair
- * delivers every frame (shmsink waits for room in its area; the writer waits for a lossless
- * fbussrc; pipewiresink waits for a free buffer of its pool, which only the reader gives back).
+ * a probe there counts the frames and takes now - that stamp as the frame's latency. fbus and
+ * shm deliver every frame (shmsink waits for room in its area; the writer waits for a lossless
+ * fbussrc). pipewiresink waits for a free buffer of its pool, which only the reader gives back:
+ * every frame at camera rate, but flat out PipeWire 0.3.65 loses frames and stalls (below).
  *
  *   fbus-gst-bench --pair fbus|shm|pipewire --size WxH [--frames N] [--fps N] [--zero-copy]
  *                  [--hold-last] [--area FRAMES] [--timeout S]
@@ -16,6 +17,8 @@
  * --hold-last: the reader's fakesink keeps its last buffer, as gst-launch's fakesink does.
  * --pair pipewire needs a PipeWire daemon: run it under gstreamer/bench/pipewire-env, which
  *   starts a private one and puts its PIDs in FBUS_PW_PIDS (their CPU is then counted).
+ * FBUS_GST_BENCH_DEBUG=1: the writer says on stderr how many frames it sent (all N, but for a
+ *   stall: so frames missing at the reader were lost on the way).
  *
  * Warm-up (camera rate, and pipewire at any rate): pipewiresink silently drops what it renders
  * before its stream is STREAMING, and a live source must not be held back (the frames it would
@@ -26,7 +29,8 @@
  * PipeWire carries no EOS: the pipewire reader ends itself after N frames (or 2 s without one),
  * and the writer stays up until then, so that no frame still in its queue is torn down.
  *
- * One line per run, key=value separated by spaces (the keys, in this order):
+ * One line per run, key=value separated by spaces, no spaces in a value (gstreamer/bench/run
+ * --raw FILE puts table=flat|camera|hang repeat=R in front; the keys here, in this order):
  *   pair        fbus, shm or pipewire (-zerocopy, -zerocopy-holdlast: --zero-copy, --hold-last)
  *   size        WxH, I420
  *   fps_target  --fps N, 0 for flat out
@@ -51,12 +55,16 @@
  *
  * STALL, PipeWire 0.3.65 flat out: pipewiresink in mode=provide drives the graph itself, one
  * cycle per frame it renders, and each cycle hands back to it at most one buffer the reader has
- * released. A reader that has not released its buffer by the next cycle leaves one buffer on
- * its side for good; when all are there, the sink's pool waits for a buffer on a condition
- * that only the stream's process callback signals, and a driving stream gets that callback
- * only from its own render: nothing wakes it. PipeWire 1.3.81 added PW_STREAM_FLAG_EARLY_PROCESS
- * (process as soon as a buffer comes back) and sets it in pipewiresink for this. At camera rate
- * the reader has long released its buffer when the next frame comes: no stall.
+ * released (stream.c: impl_node_process_input/_output). A reader that has not released its
+ * buffer by the next cycle leaves buffers on its side; when all are there, the sink's pool waits
+ * for a buffer on a condition that only the stream's process callback signals, and a driving
+ * stream gets that callback only from its own render: nothing wakes it. PipeWire 1.3.81 added
+ * PW_STREAM_FLAG_EARLY_PROCESS (process as soon as a buffer comes back) and sets it in
+ * pipewiresink for this. Frames also go missing flat out: with FBUS_GST_BENCH_DEBUG the writer
+ * has sent all N and pipewiresink logs "push buffer" (pw_stream_queue_buffer) for each
+ * (GST_DEBUG=pipewiresink:6), yet 80-90 % reach pipewiresrc; where PipeWire drops them is not
+ * pinned down. At camera rate the reader has long released its buffer when the next frame
+ * comes: neither happens (every run here delivered N of N).
  */
 #include <gst/gst.h>
 
