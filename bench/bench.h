@@ -98,13 +98,14 @@ struct gst_result {
 /* Readers at a camera's rate: the bus or the bare futex loop, one rate and reader count. */
 struct cam_result {
     struct summary lat; /* every reader's hand-off latency, pooled */
-    double wcpu_ns;     /* the writer's (waker's) CPU per frame */
-    double rcpu_ns;     /* one reader's (waiter's) CPU per frame it got, mean over readers */
-    double got;         /* fraction of the frames the readers got */
-    double cross;       /* fraction of the wakes that ran on another CPU than the writer's */
-    double fps;         /* the rate the writer kept */
+    double wcpu_ns;     /* the writer's (waker's) CPU per frame: the median turn of its loop */
+    double rcpu_ns;     /* a reader's (waiter's) CPU per frame it got: the median turn */
+    double wcpu_mean_ns, rcpu_mean_ns; /* the same, means */
+    double got;                        /* fraction of the frames the readers got */
+    double cross; /* fraction of the wakes that ran on another CPU than the writer's */
+    double fps;   /* the rate the writer kept */
     unsigned errors;
-    unsigned dropped;   /* frames the writer found no free slot for */
+    unsigned dropped; /* frames the writer found no free slot for */
 };
 
 struct results {
@@ -143,8 +144,9 @@ struct results {
     /* GStreamer. */
     struct gst_result gst[NGST];
     /* Camera rate. */
-    double sem_pair_ns; /* CPU of a reader's hold + release semop pair, back to back */
-    double sem_cold_ns; /* the same pair after a 10 ms sleep, as a camera's reader makes it */
+    /* CPU of the semop pair the bus adds per frame: [0] a reader's hold + release, [1] the
+       writer's claim + commit; back to back, and after a 10 ms sleep (as at a camera's rate) */
+    double sem_pair_ns[2], sem_cold_ns[2];
     struct cam_result cam_futex[NCAMRATE][NCAMN];
     struct cam_result cam_bus[NCAMRATE][NSIZES][NCAMN];
     /* 60 fps, 1 reader + 1 stopped holding a frame; [0]: 3 slots, [1]: the default 2 */

@@ -13,15 +13,18 @@
  * FUTEX_WAIT. Frames are not copied or read on either side, so every figure is
  * the transport's own cost (a 4K copy alone is ~2 ms here and would hide it).
  *
- * Per process CPU is the thread's own CLOCK_THREAD_CPUTIME_ID from the end of
- * the warm-up to its last frame, divided by the frames it got: wake-up, system
- * calls and, for the writer, its sleep until the next deadline (the same on both
- * sides). Configurations are interleaved (futex, then each size, per reader
- * count and rate) so all see the same minute of this shared machine.
+ * CPU per frame is the thread's own CLOCK_THREAD_CPUTIME_ID, read at the end
+ * of every turn of its loop: for a reader, going to sleep, the wake-up, taking
+ * and giving back the frame; for the writer, its sleep until the deadline and
+ * the publish - the same point of the loop on both sides, the clock read
+ * included on both. The median turn is the figure (an interrupt or another
+ * tenant's burst lands on a few turns); the mean is kept beside it.
+ * Configurations are interleaved (futex, then each size, per reader count and
+ * rate) so all see the same minute of this shared machine.
  */
 #include <errno.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sem.h>
@@ -43,26 +46,25 @@ struct cam_shared {
     unsigned frames;
     unsigned dropped; /* frames the writer found no free slot for */
     char bus[32];
-    uint64_t rcpu[16]; /* each reader's CPU after the warm-up, ns */
-    uint32_t got[16];  /* frames each reader got after the warm-up */
+    uint32_t got[16]; /* frames each reader got after the warm-up */
     uint32_t cross[16];
     uint64_t *t0;  /* [frames]: futex loop, when frame k was woken */
     uint64_t *lat; /* [reader][frames]: ns | LAT_GOT, 0 for a frame not seen */
+    uint64_t *rc;  /* [reader][frames]: CPU of the loop turn that took frame k, 0: none */
+    uint64_t *wc;  /* [frames]: the writer's CPU of turn k (sleep, then publish) */
 };
 
 #define LAT_GOT   (1ull << 62)
 #define LAT_CROSS (1ull << 61)
 
-#define CAM_MAX_PASSES 8
-
 /*
- * One configuration's runs, pooled over the passes: latency samples pooled,
- * CPU per frame as the median of the passes' (a burst of another tenant's load
- * lands in one pass, not in the figure).
+ * One configuration's runs, pooled over the passes: latencies and the CPU of
+ * every loop turn. The CPU figure judged is the median turn (an interrupt or a
+ * burst of another tenant's work lands on a few turns, not on the figure); the
+ * mean is kept beside it.
  */
 struct cam_pool {
-    struct samples lat;
-    double wcpu_ns[CAM_MAX_PASSES], rcpu_ns[CAM_MAX_PASSES];
+    struct samples lat, rcpu, wcpu;
     double got, want, cross, fps;
     unsigned runs, errors, dropped;
 };
@@ -71,18 +73,19 @@ static struct cam_shared *cam_shared_new(unsigned frames, size_t *bytes)
 {
     struct cam_shared *sh;
 
-    *bytes = sizeof(*sh) + (size_t)frames * 17 * sizeof(uint64_t);
+    *bytes = sizeof(*sh) + (size_t)frames * 34 * sizeof(uint64_t);
     if (!(sh = shared_alloc(*bytes)))
         return NULL;
     sh->frames = frames;
     sh->t0 = (uint64_t *)(sh + 1);
     sh->lat = sh->t0 + frames;
+    sh->rc = sh->lat + (size_t)16 * frames;
+    sh->wc = sh->rc + (size_t)16 * frames;
     return sh;
 }
 
 /* Records frame seq (1-based) seen at t1 by reader idx, timestamped t0. */
-static void cam_note(struct cam_shared *sh, unsigned idx, uint64_t seq, uint64_t t0, uint64_t t1,
-                     uint64_t *cpu0)
+static void cam_note(struct cam_shared *sh, unsigned idx, uint64_t seq, uint64_t t0, uint64_t t1)
 {
     uint64_t cross = 0;
 
@@ -91,19 +94,28 @@ static void cam_note(struct cam_shared *sh, unsigned idx, uint64_t seq, uint64_t
     if (sched_getcpu() != __atomic_load_n(&sh->waker_cpu, __ATOMIC_RELAXED))
         cross = LAT_CROSS;
     sh->lat[idx * sh->frames + seq - 1] = (t1 > t0 ? t1 - t0 : 0) | LAT_GOT | cross;
-    if (*cpu0) {
-        /* A frame inside the CPU window, which the first frame past the warm-up opened. */
+    if (seq > CAM_WARMUP) {
         sh->got[idx]++;
         sh->cross[idx] += cross != 0;
-    } else if (seq >= CAM_WARMUP) {
-        *cpu0 = thread_cpu_ns();
     }
 }
 
-static void cam_finish(struct cam_shared *sh, unsigned idx, uint64_t cpu0)
+/*
+ * At the end of the loop turn that took frame seq: the CPU of the whole turn
+ * (going to sleep, the wake-up, taking and giving back the frame, this clock
+ * read), the same point in the loop on both sides.
+ */
+static void cam_cpu(struct cam_shared *sh, unsigned idx, uint64_t seq, uint64_t *prev)
 {
-    if (cpu0)
-        sh->rcpu[idx] = thread_cpu_ns() - cpu0;
+    uint64_t c = thread_cpu_ns();
+
+    if (*prev && seq > CAM_WARMUP && seq <= sh->frames)
+        sh->rc[idx * sh->frames + seq - 1] = c - *prev;
+    *prev = c;
+}
+
+static void cam_finish(struct cam_shared *sh)
+{
     __atomic_add_fetch(&sh->finished, 1, __ATOMIC_RELEASE);
 }
 
@@ -111,22 +123,23 @@ static int cam_futex_child(void *arg, unsigned idx)
 {
     struct cam_shared *sh = arg;
     uint32_t seen = 0, w;
-    uint64_t cpu0 = 0;
+    uint64_t cpu = 0;
 
     __atomic_add_fetch(&sh->ready, 1, __ATOMIC_RELEASE);
     while (seen < sh->frames) {
         while ((w = __atomic_load_n(&sh->word, __ATOMIC_ACQUIRE)) == seen) {
             if (futex_wait_shared(&sh->word, seen, 3000000000ull) == -ETIMEDOUT) {
                 __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
-                cam_finish(sh, idx, cpu0);
+                cam_finish(sh);
                 return 2;
             }
         }
         uint64_t t1 = now_ns();
-        cam_note(sh, idx, w, __atomic_load_n(&sh->t0[w - 1], __ATOMIC_RELAXED), t1, &cpu0);
+        cam_note(sh, idx, w, __atomic_load_n(&sh->t0[w - 1], __ATOMIC_RELAXED), t1);
         seen = w;
+        cam_cpu(sh, idx, w, &cpu);
     }
-    cam_finish(sh, idx, cpu0);
+    cam_finish(sh);
     return 0;
 }
 
@@ -135,11 +148,11 @@ static int cam_bus_child(void *arg, unsigned idx)
     struct cam_shared *sh = arg;
     struct fbus_frame f;
     fbus_reader *rd;
-    uint64_t last = 0, cpu0 = 0;
+    uint64_t last = 0, cpu = 0;
 
     if (open_reader_retry(&rd, sh->bus, 5000) != 0) {
         __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
-        cam_finish(sh, idx, 0);
+        cam_finish(sh);
         return 3;
     }
     __atomic_add_fetch(&sh->ready, 1, __ATOMIC_RELEASE);
@@ -152,11 +165,12 @@ static int cam_bus_child(void *arg, unsigned idx)
         /* The writer stamps each frame with its sequence number: the frame is whole. */
         if (f.bytesused < 8 || *(const uint64_t *)f.data != f.seq)
             __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
-        cam_note(sh, idx, f.seq, f.timestamp_ns, t1, &cpu0);
+        cam_note(sh, idx, f.seq, f.timestamp_ns, t1);
         last = f.seq;
         fbus_reader_release(rd, &f);
+        cam_cpu(sh, idx, last, &cpu);
     }
-    cam_finish(sh, idx, cpu0);
+    cam_finish(sh);
     fbus_reader_close(rd);
     return 0;
 }
@@ -227,14 +241,13 @@ static int cam_wake_bus(struct cam_shared *sh, fbus_writer *w, unsigned k)
 
 /*
  * The writer's side of one run: frames at rate per second on absolute
- * deadlines. Its CPU per frame after the warm-up goes to *wcpu, the rate it
- * kept to *fps. 0, or -1 if the readers did not come or a wake failed.
+ * deadlines; the CPU of each turn goes to sh->wc, the rate it kept to *fps.
+ * 0, or -1 if the readers did not come or a wake failed.
  */
 static int cam_drive(struct cam_shared *sh, fbus_writer *w, unsigned n, int hold, unsigned rate,
-                     int (*wake)(struct cam_shared *, fbus_writer *, unsigned), double *wcpu,
-                     double *fps)
+                     int (*wake)(struct cam_shared *, fbus_writer *, unsigned), double *fps)
 {
-    uint64_t period = 1000000000ull / rate, start, cpu0 = 0, t_warm = 0, t_last = 0;
+    uint64_t period = 1000000000ull / rate, start, cpu = 0, t_warm = 0, t_last = 0;
 
     if (wait_counter(&sh->ready, n + hold, 5000) != 0)
         return -1;
@@ -242,46 +255,44 @@ static int cam_drive(struct cam_shared *sh, fbus_writer *w, unsigned n, int hold
     start = now_ns();
     for (unsigned k = 0; k < sh->frames; k++) {
         sleep_until(start + k * period);
-        if (k == CAM_WARMUP) {
-            cpu0 = thread_cpu_ns();
+        if (k == CAM_WARMUP)
             t_warm = now_ns();
-        }
         t_last = now_ns();
         int rc = wake(sh, w, k);
         if (rc != 0) {
             progress("camera rate: frame %u: %s", k + 1, fbus_strerror(rc));
             return -1;
         }
+        uint64_t c = thread_cpu_ns();
+        if (k > CAM_WARMUP)
+            sh->wc[k] = c - cpu;
+        cpu = c;
     }
-    *wcpu = (double)(thread_cpu_ns() - cpu0) / (double)(sh->frames - CAM_WARMUP);
     /* From the warm-up mark to the last wake: frames - CAM_WARMUP - 1 periods. */
     *fps = (double)(sh->frames - CAM_WARMUP - 1) / ((double)(t_last - t_warm) / 1e9);
     return wait_counter(&sh->finished, n, 4000);
 }
 
-static void cam_pool_add(struct cam_pool *p, const struct cam_shared *sh, unsigned n, double wcpu,
-                         double fps)
+static void cam_pool_add(struct cam_pool *p, const struct cam_shared *sh, unsigned n, double fps)
 {
-    double rcpu = 0, frames = 0;
-
-    if (p->runs >= CAM_MAX_PASSES)
-        return;
+    for (unsigned k = CAM_WARMUP + 1; k < sh->frames; k++) {
+        if (sh->wc[k])
+            samples_add(&p->wcpu, (double)sh->wc[k]);
+    }
     for (unsigned c = 0; c < n; c++) {
         for (unsigned k = CAM_WARMUP; k < sh->frames; k++) {
             uint64_t raw = sh->lat[c * sh->frames + k];
             if (raw & LAT_GOT)
                 samples_add(&p->lat, (double)(raw & (LAT_GOT - 1) & ~LAT_CROSS));
         }
-        if (sh->got[c]) {
-            rcpu += (double)sh->rcpu[c];
-            frames += sh->got[c];
+        for (unsigned k = CAM_WARMUP; k < sh->frames; k++) {
+            if (sh->rc[c * sh->frames + k])
+                samples_add(&p->rcpu, (double)sh->rc[c * sh->frames + k]);
         }
         p->got += sh->got[c];
         p->cross += sh->cross[c];
     }
     p->want += (double)n * (sh->frames - CAM_WARMUP);
-    p->rcpu_ns[p->runs] = frames ? rcpu / frames : 0;
-    p->wcpu_ns[p->runs] = wcpu;
     p->fps += fps;
     p->runs++;
     p->errors += sh->errors;
@@ -301,7 +312,7 @@ static int cam_run(const struct bench_opts *o, const struct bsize *z, unsigned r
     fbus_writer *w = NULL;
     size_t bytes;
     struct cam_shared *sh = cam_shared_new(frames, &bytes);
-    double wcpu = 0, fps = 0;
+    double fps = 0;
     int rc = -1;
 
     if (!sh)
@@ -321,12 +332,12 @@ static int cam_run(const struct bench_opts *o, const struct bsize *z, unsigned r
         pids[c] = spawn_child(z ? cam_bus_child : cam_futex_child, sh, c, o->pin);
     if (z && hold)
         pids[n] = spawn_child(cam_hold_child, sh, n, o->pin);
-    rc = cam_drive(sh, w, n, z && hold, rate, z ? cam_wake_bus : cam_wake_futex, &wcpu, &fps);
+    rc = cam_drive(sh, w, n, z && hold, rate, z ? cam_wake_bus : cam_wake_futex, &fps);
     if (w)
         fbus_writer_close(w);
     reap_children(pids, n + (z && hold));
     if (rc == 0) {
-        cam_pool_add(p, sh, n, wcpu, fps);
+        cam_pool_add(p, sh, n, fps);
     } else {
         progress("camera rate: a run of %u readers%s at %u fps failed (%u reader errors)", n,
                  z && hold ? " and a stopped one" : "", rate, sh->errors);
@@ -340,8 +351,14 @@ out:
 static void cam_store(struct cam_pool *p, struct cam_result *r)
 {
     r->lat = samples_summary(&p->lat);
-    r->wcpu_ns = median_of(p->wcpu_ns, p->runs);
-    r->rcpu_ns = median_of(p->rcpu_ns, p->runs);
+    struct summary w = samples_summary(&p->wcpu), rd = samples_summary(&p->rcpu);
+
+    r->wcpu_ns = w.p50;
+    r->wcpu_mean_ns = w.mean;
+    r->rcpu_ns = rd.p50;
+    r->rcpu_mean_ns = rd.mean;
+    samples_free(&p->wcpu);
+    samples_free(&p->rcpu);
     r->fps = p->runs ? p->fps / p->runs : 0;
     r->got = p->want ? p->got / p->want : 0;
     r->cross = p->got ? p->cross / p->got : 0;
@@ -351,30 +368,38 @@ static void cam_store(struct cam_pool *p, struct cam_result *r)
 }
 
 /*
- * CPU of the two semops a reader adds per frame, measured on a private set of
- * this process: the hold (busy == 0 and readers += 1, undone at exit) and the
- * release, as fbus_reader_acquire and fbus_reader_release make them. Hot: back
- * to back, median of 50 batches of 200 pairs. Cold: one pair after each of 100
- * sleeps of 10 ms, median - what a reader woken once per frame pays, its caches
- * and TLB taken by others meanwhile. 0 if no set can be made.
+ * CPU of the two semops the bus adds per frame to each side, measured on a
+ * private set of this process, as the library makes them (strace shows them):
+ * a reader's hold (busy == 0, readers += 1 with undo) and release; the
+ * writer's claim (readers == 0, busy == 0, busy += 1 with undo, and no
+ * lossless reader registered: 8 more waits for zero) and commit (busy -= 1,
+ * busy == 0). Hot: back to back, median of 50 batches of 200 pairs. Cold: one
+ * pair after each of 100 sleeps of 10 ms, median: what a process woken once per
+ * frame pays, its caches and TLB taken by others meanwhile. 0 if no set can be
+ * made.
  */
-static double time_sem_pair(int cold)
+static double time_sem_pair(int writer, int cold)
 {
-    struct sembuf hold[2] = {{0, 0, IPC_NOWAIT}, {1, 1, SEM_UNDO | IPC_NOWAIT}};
-    struct sembuf rel = {1, -1, SEM_UNDO | IPC_NOWAIT};
-    int id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf hold[2] = {{1, 0, IPC_NOWAIT}, {0, 1, SEM_UNDO | IPC_NOWAIT}};
+    struct sembuf rel[1] = {{0, -1, SEM_UNDO | IPC_NOWAIT}};
+    struct sembuf claim[11] = {
+        {0, 0, IPC_NOWAIT}, {1, 0, IPC_NOWAIT}, {1, 1, SEM_UNDO | IPC_NOWAIT}};
+    struct sembuf commit[2] = {{1, -1, SEM_UNDO | IPC_NOWAIT}, {1, 0, IPC_NOWAIT}};
+    int id = semget(IPC_PRIVATE, 10, IPC_CREAT | 0600);
     unsigned batches = cold ? 100 : 50, pairs = cold ? 1 : 200;
     double v[100];
 
     if (id < 0)
         return 0;
+    for (unsigned k = 3; k < 11; k++)
+        claim[k] = (struct sembuf){(unsigned short)(k - 1), 0, IPC_NOWAIT};
     for (unsigned b = 0; b < batches; b++) {
         if (cold)
             sleep_ns(10000000);
         uint64_t t0 = thread_cpu_ns();
         for (unsigned i = 0; i < pairs; i++) {
-            semop(id, hold, 2);
-            semop(id, &rel, 1);
+            semop(id, writer ? claim : hold, writer ? 11 : 2);
+            semop(id, writer ? commit : rel, writer ? 2 : 1);
         }
         v[b] = (double)(thread_cpu_ns() - t0) / pairs;
     }
@@ -384,13 +409,14 @@ static double time_sem_pair(int cold)
 
 int bench_camrate(const struct bench_opts *o, struct results *r)
 {
-    static struct cam_pool fx[NCAMRATE][NCAMN], bus[NCAMRATE][NSIZES][NCAMN],
-        stall[2][NSIZES];
+    static struct cam_pool fx[NCAMRATE][NCAMN], bus[NCAMRATE][NSIZES][NCAMN], stall[2][NSIZES];
     unsigned passes = o->quick ? 1 : o->cam_passes;
 
     pin_writer(o->pin);
-    r->sem_pair_ns = time_sem_pair(0);
-    r->sem_cold_ns = time_sem_pair(1);
+    for (unsigned k = 0; k < 2; k++) {
+        r->sem_pair_ns[k] = time_sem_pair((int)k, 0);
+        r->sem_cold_ns[k] = time_sem_pair((int)k, 1);
+    }
     for (unsigned pass = 0; pass < passes; pass++) {
         for (unsigned q = 0; q < NCAMRATE; q++) {
             /* The same number of frames at either rate: as many samples for each p99. */
@@ -414,8 +440,8 @@ int bench_camrate(const struct bench_opts *o, struct results *r)
             /* Twice as long: past the 1 s after which a 2-slot writer rotates. */
             unsigned frames = o->quick ? CAM_WARMUP + 10 : 2 * o->cam_frames;
             cam_run(o, &bench_sizes[s], cam_rates[NCAMRATE - 1], 1, 1, 3, frames, &stall[0][s]);
-            cam_run(o, &bench_sizes[s], cam_rates[NCAMRATE - 1], 1, 1, FBUS_SLOTS_DEFAULT,
-                    frames, &stall[1][s]);
+            cam_run(o, &bench_sizes[s], cam_rates[NCAMRATE - 1], 1, 1, FBUS_SLOTS_DEFAULT, frames,
+                    &stall[1][s]);
         }
     }
     for (unsigned q = 0; q < NCAMRATE; q++) {

@@ -72,13 +72,23 @@ struct outputs {
 
 static int parse(int argc, char **argv, struct bench_opts *o, struct outputs *out)
 {
-    static const struct option opts[] = {
-        {"only", 1, 0, 'o'},       {"repeats", 1, 0, 'r'},   {"rounds", 1, 0, 'n'},
-        {"pace-us", 1, 0, 'p'},    {"run-secs", 1, 0, 's'},  {"pin", 0, 0, 'P'},
-        {"rt", 0, 0, 'R'},         {"quick", 0, 0, 'q'},     {"json", 1, 0, 'j'},
-        {"markdown", 1, 0, 'm'},   {"plot-data", 1, 0, 'd'}, {"peer", 1, 0, 'e'},
-        {"gst-launch", 1, 0, 'g'}, {"help", 0, 0, 'h'},      {"cam-frames", 1, 0, 'c'},
-        {"cam-passes", 1, 0, 'C'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"only", 1, 0, 'o'},
+                                         {"repeats", 1, 0, 'r'},
+                                         {"rounds", 1, 0, 'n'},
+                                         {"pace-us", 1, 0, 'p'},
+                                         {"run-secs", 1, 0, 's'},
+                                         {"pin", 0, 0, 'P'},
+                                         {"rt", 0, 0, 'R'},
+                                         {"quick", 0, 0, 'q'},
+                                         {"json", 1, 0, 'j'},
+                                         {"markdown", 1, 0, 'm'},
+                                         {"plot-data", 1, 0, 'd'},
+                                         {"peer", 1, 0, 'e'},
+                                         {"gst-launch", 1, 0, 'g'},
+                                         {"help", 0, 0, 'h'},
+                                         {"cam-frames", 1, 0, 'c'},
+                                         {"cam-passes", 1, 0, 'C'},
+                                         {0, 0, 0, 0}};
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

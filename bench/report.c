@@ -52,8 +52,8 @@ static void budget_handoff(const struct results *r, unsigned j, double limit, st
                  limit);
         if (r->pinned) {
             verdict_add(v, n, h->n && a <= limit && b <= limit, what,
-                "p50 %.1f us = %.2fx, p99 %.1f us = %.2fx (futex %.1f / %.1f us)", us(h->p50), a,
-                us(h->p99), b, us(fx->p50), us(fx->p99));
+                        "p50 %.1f us = %.2fx, p99 %.1f us = %.2fx (futex %.1f / %.1f us)",
+                        us(h->p50), a, us(h->p99), b, us(fx->p50), us(fx->p99));
             continue;
         }
         /*
@@ -67,8 +67,9 @@ static void budget_handoff(const struct results *r, unsigned j, double limit, st
             snprintf(same, sizeof(same), "%.2fx", ratio(hc[0].p50, fc[0].p50));
         if (hc[1].n && fc[1].n)
             snprintf(other, sizeof(other), "%.2fx", ratio(hc[1].p50, fc[1].p50));
-        verdict_add(v, n, -1, what, "p50 %.2fx, p99 %.2fx; by placement p50 same CPU %s, other CPU %s", a,
-            b, same, other);
+        verdict_add(v, n, -1, what,
+                    "p50 %.2fx, p99 %.2fx; by placement p50 same CPU %s, other CPU %s", a, b, same,
+                    other);
     }
 }
 
@@ -81,14 +82,14 @@ static void budget_writer(const struct results *r, struct verdict *v, unsigned *
         snprintf(what, sizeof(what), "Writer overhead without copy, %s: <= 10 us",
                  bench_sizes[s].label);
         verdict_add(v, n, a->n && a->p50 <= 10000 && b->p50 <= 10000, what,
-            "p50 %.2f us (p99 %.2f), with 4 readers p50 %.2f us", us(a->p50), us(a->p99),
-            us(b->p50));
+                    "p50 %.2f us (p99 %.2f), with 4 readers p50 %.2f us", us(a->p50), us(a->p99),
+                    us(b->p50));
     }
     for (unsigned s = 0; s < NSIZES; s++) {
         snprintf(what, sizeof(what), "Publish with copy, %s: >= 80%% of memcpy",
                  bench_sizes[s].label);
         verdict_add(v, n, r->memcpy_frac[s] >= 0.8, what, "%.0f%% (publish p50 %.0f us, %.0f fps)",
-            100 * r->memcpy_frac[s], us(r->wpub[s][0].p50), ratio(1e9, r->wpub[s][0].p50));
+                    100 * r->memcpy_frac[s], us(r->wpub[s][0].p50), ratio(1e9, r->wpub[s][0].p50));
     }
 }
 
@@ -105,8 +106,8 @@ static unsigned budget(const struct results *r, struct verdict *v)
         budget_writer(r, v, &n);
     if (r->have & SEC_READER) {
         verdict_add(v, &n, r->sum_ratio[2] > 0 && r->sum_ratio[2] <= 1.1,
-            "Reader sum of a 4K frame: bus / local <= 1.1", "%.3f (%.2f vs %.2f ms)",
-            r->sum_ratio[2], r->sum_bus_ns[2] / 1e6, r->sum_local_ns[2] / 1e6);
+                    "Reader sum of a 4K frame: bus / local <= 1.1", "%.3f (%.2f vs %.2f ms)",
+                    r->sum_ratio[2], r->sum_bus_ns[2] / 1e6, r->sum_local_ns[2] / 1e6);
     }
     /*
      * The flat-out scaling figures are physics on 2 cores (16 busy readers take the
@@ -121,7 +122,7 @@ static unsigned budget(const struct results *r, struct verdict *v)
                  "Against shmsink/shmsrc (lossless reader), %s: more fps, less CPU/frame",
                  bench_sizes[k + 1].label);
         verdict_add(v, &n, g->ok && g->fps_ratio > 1 && g->cpu_ratio < 1, what,
-            "fps %.2fx, CPU/frame %.2fx of GStreamer's", g->fps_ratio, g->cpu_ratio);
+                    "fps %.2fx, CPU/frame %.2fx of GStreamer's", g->fps_ratio, g->cpu_ratio);
     }
     return n;
 }
