@@ -51,7 +51,8 @@
  *   result      ok; hang: no EOS within --timeout seconds (GStreamer 1.22's shmsink, when
  *               videotestsrc paints straight into its area and the area fills, stops for good;
  *               --zero-copy shows it); nolink: pw-link could not link the pipewire nodes;
- *               stall: the pipewire writer stopped for good before its N frames (STALL below)
+ *               stall: the pipewire writer stopped for good before its N frames (STALL below);
+ *               interrupted: SIGINT/SIGTERM/SIGHUP (the writer killed, everything removed)
  *
  * STALL, PipeWire 0.3.65 flat out: pipewiresink in mode=provide drives the graph itself, one
  * cycle per frame it renders, and each cycle hands back to it at most one buffer the reader has
@@ -136,6 +137,23 @@ struct run_ctl {
     const struct writer_gate *gate; /* with wait_fd: whether all frames are out */
     gboolean report_errors; /* shmsrc's error when its writer goes is the normal end */
 };
+
+/* SIGINT/SIGTERM/SIGHUP: the writer and pw-link are killed, and the run ends the usual way
+ * (the reader sees its writer gone), so that what they made is removed as after any run. */
+static volatile pid_t sig_writer = -1, sig_linker = -1;
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (sig_writer > 0) {
+        kill(sig_writer, SIGKILL);
+    }
+    if (sig_linker > 0) {
+        kill(sig_linker, SIGKILL);
+    }
+}
 
 static guint64 now_ns(void)
 {
@@ -289,7 +307,7 @@ static gboolean reader_done(gpointer data)
     static guint64 since;
     gint n = g_atomic_int_get(&s->n);
 
-    if ((guint)n >= s->frames) {
+    if ((guint)n >= s->frames || interrupted) {
         return TRUE;
     }
     if (n != seen) {
@@ -343,8 +361,15 @@ static int run(const char *desc, const char *probe_elem, GstPadProbeCallback cb,
     GstBus *bus = gst_element_get_bus(p);
     guint64 end = now_ns() + (guint64)timeout_s * 1000000000ull;
     gboolean eos_sent = FALSE, reader_has_all = FALSE;
+    guint64 eos_by = 0;
     GstMessage *m = NULL;
     while (!m && now_ns() < end) {
+        if (eos_sent && ctl->tick && now_ns() > eos_by) {
+            /* pipewiresrc only flags an EOS it is sent; with its writer gone its task has
+             * stopped (the stream left STREAMING), so none comes: the end anyway. */
+            reader_has_all = TRUE;
+            break;
+        }
         gboolean poll_fd = ctl->wait_fd >= 0;
         m = gst_bus_timed_pop_filtered(bus, ctl->tick || poll_fd ? 20 * GST_MSECOND
                                                                  : end - now_ns(),
@@ -362,6 +387,7 @@ static int run(const char *desc, const char *probe_elem, GstPadProbeCallback cb,
             if (!eos_sent) {
                 gst_element_send_event(p, gst_event_new_eos());
                 eos_sent = TRUE;
+                eos_by = now_ns() + 1000000000ull;
             }
             if (m) {
                 gst_message_unref(m);
@@ -628,6 +654,13 @@ int main(int argc, char **argv)
         close(rdy[1]);
     }
     cpu.writer = pid;
+    sig_writer = pid;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     if (!strcmp(o.pair, "shm")) {
         struct stat st;
         for (int i = 0; i < 500 && stat(sock, &st) != 0; i++) {
@@ -635,6 +668,7 @@ int main(int argc, char **argv)
         }
     }
     pid_t linker = pw ? start_linker(node, o.timeout_s, rdy[0], go[1]) : -1;
+    sig_linker = linker;
     if (rdy[0] >= 0) {
         close(rdy[0]);
     }
@@ -701,8 +735,12 @@ int main(int argc, char **argv)
            o.pair, o.zero_copy ? (o.hold_last ? "-zerocopy-holdlast" : "-zerocopy") : "", o.w, o.h,
            o.fps, n_got, o.frames, s.stamped, secs > 0 ? n_got / secs : 0,
            n_got ? cpu_all * 1e6 / n_got : 0, dcpu, scpu, sdcpu, n ? s.lat[n / 2] / 1e3 : 0,
-           n ? s.lat[n * 99 / 100] / 1e3 : 0, nolink ? "nolink" : stall ? "stall" : hang ? "hang" : "ok");
+           n ? s.lat[n * 99 / 100] / 1e3 : 0, interrupted ? "interrupted"
+           : nolink    ? "nolink"
+           : stall     ? "stall"
+           : hang      ? "hang"
+                       : "ok");
     unlink(sock);
     g_free(s.lat);
-    return hang || nolink || stall ? 1 : 0;
+    return interrupted ? 130 : hang || nolink || stall ? 1 : 0;
 }
