@@ -23,7 +23,8 @@
  * Warm-up (camera rate, and pipewire at any rate): pipewiresink silently drops what it renders
  * before its stream is STREAMING, and a live source must not be held back (the frames it would
  * push late, all at once, would queue). So the writer stamps 0 into frames (warm-up) until the
- * reader has received one and said so on a pipe; only then come the N stamped frames, then EOS.
+ * reader has received WARMUP_FRAMES of them (every buffer used once) and said so on a pipe;
+ * only then come the N stamped frames, then EOS.
  * The reader does not count warm-up frames. Flat-out fbus and shm runs have no warm-up (the
  * fbus writer waits in PAUSED for the lossless reader; shmsink waits for its connection).
  * PipeWire carries no EOS: the pipewire reader ends itself after N frames (or 2 s without one),
@@ -84,6 +85,13 @@
 #include <unistd.h>
 
 #define MAX_DAEMONS 4
+/*
+ * Warm-up frames the reader takes before it says go: as many as the largest pool of buffers
+ * (pipewire's 16, the 16-frame shm area; fbus has 4 slots), so that each has been written once.
+ * The first write into a buffer faults its fresh pages in (~10 ms at 1080p, ~35 ms at 4K here),
+ * a start-up cost once per buffer that would otherwise be a camera-rate run's p99.
+ */
+#define WARMUP_FRAMES 16
 
 struct opts {
     const char *pair;
@@ -111,7 +119,8 @@ struct reader_stats {
     guint64 first, last; /* arrival of the first and the last frame */
     guint64 *lat;
     guint cap;
-    int go_fd;        /* >= 0: warm-up; the first warm-up frame is answered with a byte here */
+    int go_fd;        /* >= 0: warm-up; WARMUP_FRAMES warm-up frames are answered with a byte */
+    guint warm;       /* warm-up frames received */
     const struct cpu_set *cpu;
     struct cpu_sample c_first, c_last;
     gboolean have_last;
@@ -274,8 +283,9 @@ static GstPadProbeReturn count(GstPad *pad, GstPadProbeInfo *info, gpointer data
     (void)pad;
     gst_buffer_extract(GST_PAD_PROBE_INFO_BUFFER(info), 0, &t, sizeof(t));
     if (t == 0 && s->go_fd >= 0) {
-        /* Warm-up: the path works end to end; tell the writer once to start for real. */
-        if (write(s->go_fd, "g", 1) == 1) {
+        /* Warm-up: the path works end to end; once every buffer has been through, tell the
+         * writer (once) to start for real. */
+        if (++s->warm >= WARMUP_FRAMES && write(s->go_fd, "g", 1) == 1) {
             s->go_fd = -2;
         }
         return GST_PAD_PROBE_OK;
