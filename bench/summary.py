@@ -33,32 +33,47 @@ def cell(a, b, unit):
     return f"{ratio(a, b)} ({a:.0f} vs {b:.0f} {unit})"
 
 
+def number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def read_gst(path):
-    """{(pair, size, fps_target): {key: median over the repeats}} from key=value lines."""
-    runs = {}
+    """{(table, pair, size): figures} from gstreamer/bench/run --raw lines: the medians over
+    the repeats that ended ok, and what the others ended with."""
+    runs, bad = {}, {}
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError:
-        return {}, []
-    notes = []
+        return {}
     for line in lines:
         kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
-        if "pair" not in kv or "size" not in kv:
+        if kv.get("table") not in ("flat", "camera") or "pair" not in kv or "size" not in kv:
             continue
-        if kv.get("result") != "ok":
-            notes.append(line.strip())
-            continue
-        key = (kv["pair"], kv["size"], kv.get("fps_target", "0"))
-        runs.setdefault(key, []).append(kv)
+        key = (kv["table"], kv["pair"], kv["size"])
+        if kv.get("result") == "ok":
+            runs.setdefault(key, []).append(kv)
+        else:
+            why = kv.get("result", "?")
+            if why == "unavailable":
+                why = kv.get("why", why).replace("_", " ")
+            bad.setdefault(key, []).append(why)
     out = {}
-    for key, rs in runs.items():
-        med = {}
-        for f in ("fps", "cpu_us", "p50_us", "p99_us"):
-            vals = [float(r[f]) for r in rs if f in r]
+    for key in set(runs) | set(bad):
+        rs = runs.get(key, [])
+        med = {"runs": len(rs), "bad": bad.get(key, [])}
+        for f in ("fps", "p50_us", "p99_us"):
+            vals = [number(r.get(f)) for r in rs]
+            vals = [v for v in vals if v is not None]
             med[f] = statistics.median(vals) if vals else None
-        med["runs"] = len(rs)
+        # The steady stream's CPU (no start-up) where every frame arrived, else the whole run's.
+        cpu = [number(r.get("stream_cpu_us")) or number(r.get("cpu_us")) for r in rs]
+        cpu = [v for v in cpu if v is not None]
+        med["cpu_us"] = statistics.median(cpu) if cpu else None
         out[key] = med
-    return out, notes
+    return out
 
 
 def futex_rows(cam):
@@ -82,14 +97,24 @@ def futex_rows(cam):
 def peer_rows(gst, pair, label):
     rows = []
     for size, _, _ in SIZES:
-        for target in ("30", "0"):
-            f = gst.get(("fbus", size, target))
-            p = gst.get((pair, size, target))
+        for table in ("camera", "flat"):
+            f = gst.get((table, "fbus", size))
+            p = gst.get((table, pair, size))
             if not f and not p:
                 continue
-            mode = f"{target} fps" if target != "0" else "flat out"
+            mode = "30 fps (live source)" if table == "camera" else "flat out"
+            what = f"elements, {mode}, {size} I420"
+            if p and not p["runs"]:
+                why = "; ".join(sorted(set(p["bad"])))
+                rows.append(f"| {label} | {what} | no run ended: {why} "
+                            f"({len(p['bad'])} of {len(p['bad'])}) | | | |")
+                continue
             g = lambda d, k: d.get(k) if d else None
-            rows.append(f"| {label} | elements, {mode}, {size} I420 | "
+            extra = ""
+            if p and p["bad"]:
+                extra = f" ({len(p['bad'])} of {len(p['bad']) + p['runs']} runs: " \
+                        f"{', '.join(sorted(set(p['bad'])))})"
+            rows.append(f"| {label} | {what}{extra} | "
                         f"{cell(g(f, 'p50_us'), g(p, 'p50_us'), 'µs')} | "
                         f"{cell(g(f, 'p99_us'), g(p, 'p99_us'), 'µs')} | "
                         f"{cell(g(f, 'fps'), g(p, 'fps'), 'fps')} | "
@@ -104,14 +129,15 @@ def main():
         bench = json.load(open(sys.argv[1], encoding="utf-8"))
     except (OSError, ValueError) as e:
         sys.exit(f"bench/summary.py: cannot read {sys.argv[1]}: {e}")
-    gst, notes = read_gst(sys.argv[2])
+    gst = read_gst(sys.argv[2])
     print("| peer | compared on | latency p50 | latency p99 | fps | CPU per frame |")
     print("|---|---|---|---|---|---|")
     rows = futex_rows(bench.get("camrate", {}))
     for pair, label in PEERS:
         got = peer_rows(gst, pair, label)
-        if not got or not any(k[0] == pair for k in gst):
-            rows.append(f"| {label} | no run in this record: see below | – | – | – | – |")
+        if not got or not any(k[1] == pair for k in gst):
+            rows.append(f"| {label} | not run: see the GStreamer elements section | – | – | – "
+                        "| – |")
         else:
             rows.extend(got)
     print("\n".join(rows))
@@ -121,9 +147,9 @@ def main():
           "`bench/camrate.c`, CPU = the writer's plus every reader's per frame. Element rows: "
           "`fbussink` → `fbussrc` against the peer's elements in the same two-process "
           "GStreamer pipelines (`gstreamer/bench/fbus-gst-bench.c`), CPU = both processes "
-          "(and for PipeWire its daemon) per frame delivered, medians of the repeats.")
-    for n in notes:
-        print(f"\nNot counted (did not finish): `{n}`")
+          "(and for PipeWire its daemon) per frame delivered over the steady stream, latency = "
+          "a stamp written before the sink to the reader's sink pad, medians of the repeats. "
+          "Flat out, latency includes the frames queued in front of each sink.")
 
 
 if __name__ == "__main__":
