@@ -105,6 +105,14 @@ static int plan(const struct fbus_format *fmt, unsigned slots, uint32_t slot_siz
     return 0;
 }
 
+/*
+ * A new segment under key for fmt. semid names the slot set to use; -1 makes
+ * a new one, only once the segment exists, and names it in the header at
+ * once (before the header's size, which says the name is there): a writer
+ * killed while making its bus leaves at most a segment that names its set,
+ * which the next writer removes with it (fbus__wseg_open), never a set that
+ * nothing names (docs/design.md section 5).
+ */
 static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                   const struct fbus_format *fmt, unsigned slots, uint32_t slot_size,
                   const struct carry *c, int semid)
@@ -114,6 +122,7 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
     int id, rc;
 
     memset(s, 0, sizeof(*s));
+    s->semid = -1; /* until it is the segment's */
     if ((rc = plan(fmt, slots, slot_size, &s->slot0, &s->capacity, &s->size)) != 0)
         return rc;
     id = shmget((key_t)key, (size_t)s->size, IPC_CREAT | IPC_EXCL | (int)seg_mode(mode));
@@ -128,14 +137,23 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
         shmctl(id, IPC_RMID, NULL);
         return rc;
     }
+    h = base;
+    if (semid < 0) {
+        if ((rc = slotset_make(mode, &semid)) != 0) {
+            shmdt(base);
+            shmctl(id, IPC_RMID, NULL);
+            return rc;
+        }
+    }
+    h->slot_semid = semid;
+    FBUS_STORE_REL(&h->header_size, (uint32_t)sizeof(*h));
     s->shmid = id;
     s->semid = semid;
     s->base = base;
-    s->hdr = h = base;
+    s->hdr = h;
     s->slots = slots;
     s->format = *fmt;
     h->abi_version = FBUS_ABI_VERSION;
-    h->header_size = sizeof(*h);
     h->slot_count = slots;
     h->slot_capacity = s->capacity;
     h->slot0_offset = s->slot0;
@@ -151,7 +169,6 @@ static int create(struct fbus__wseg *s, const char *name, uint32_t key, unsigned
     h->frames_dropped = c->dropped;
     h->writer_restarts = c->restarts;
     h->generation = c->generation;
-    h->slot_semid = semid;
     /* The magic goes last: a reader that sees it sees a whole header. */
     FBUS_STORE_REL(&h->magic, FBUS_MAGIC);
     return 0;
@@ -202,21 +219,15 @@ int fbus__wseg_rotate(struct fbus__wseg *s, const char *name, uint32_t key, unsi
                       uint32_t slot_size)
 {
     struct fbus_format fmt = s->format;
-    int old = s->semid, semid = -1, rc;
+    int old = s->semid;
     struct carry c;
 
-    if ((rc = slotset_make(mode, &semid)) != 0)
-        return rc;
     retire(s, &c);
-    rc = create(s, name, key, mode, &fmt, s->slots ? s->slots : FBUS_SLOTS_MIN, slot_size, &c,
-                semid);
-    if (rc != 0) {
-        semctl(semid, 0, IPC_RMID);
-        s->semid = old;
-        return rc;
-    }
+    /* At once: the retired segment cannot be found by name any more, nor then its set. */
     semctl(old, 0, IPC_RMID);
-    return 0;
+    s->semid = -1;
+    return create(s, name, key, mode, &fmt, s->slots ? s->slots : FBUS_SLOTS_MIN, slot_size, &c,
+                  -1);
 }
 
 static int same_layout(const struct fbus_segview *v, const struct fbus_format *fmt, unsigned slots,
@@ -283,19 +294,37 @@ static int adopt(struct fbus__wseg *s, int id, const char *name, struct fbus_seg
     return rc;
 }
 
-/* A new bus: a new slot set, then the segment that names it. */
+/*
+ * Removes a segment a writer died making, and the slot set it names if the
+ * header got as far as naming one (its size is set just after the name) and
+ * the set is one we made (keyless, ours, the bus's size): see create().
+ */
+static void remove_half_made(int id)
+{
+    const struct fbus_shm_header *h;
+    struct fbus__objinfo o;
+    void *base;
+
+    if (fbus__seg_trust(id, (uint32_t)geteuid(), &o) == 0 && o.size >= sizeof(*h) &&
+        fbus__shm_attach(id, 1, &base) == 0) {
+        h = base;
+        if (FBUS_LOAD_ACQ(&h->header_size) == sizeof(*h)) {
+            int semid = FBUS_LOAD(&h->slot_semid);
+            if (fbus__slotset_trust(semid, (uint32_t)geteuid(), o.mode) == 0)
+                semctl(semid, 0, IPC_RMID);
+        }
+        shmdt(base);
+    }
+    shmctl(id, IPC_RMID, NULL);
+}
+
+/* A new bus: a segment, then the slot set it names (create()). */
 static int create_fresh(struct fbus__wseg *s, const char *name, uint32_t key, unsigned mode,
                         const struct fbus_format *fmt, unsigned slots, uint32_t slot_size)
 {
     struct carry zero = {0};
-    int semid = -1, rc;
 
-    if ((rc = slotset_make(mode, &semid)) != 0)
-        return rc;
-    rc = create(s, name, key, mode, fmt, slots, slot_size, &zero, semid);
-    if (rc != 0)
-        semctl(semid, 0, IPC_RMID);
-    return rc;
+    return create(s, name, key, mode, fmt, slots, slot_size, &zero, -1);
 }
 
 /* The segment is ours: re-attach it, or supersede it, with a slot set we can trust. */
@@ -315,19 +344,11 @@ static int take_over(struct fbus__wseg *s, const struct fbus_segview *v, const c
         return fbus__wseg_supersede(s, name, key, mode, fmt, slots, slot_size);
     }
     /* Its set is gone or not one we made: readers follow to a new segment and set. */
-    int semid = -1, rc;
     struct carry c;
-    if ((rc = slotset_make(mode, &semid)) != 0) {
-        shmdt(s->base);
-        return rc;
-    }
-    s->semid = semid;
+    s->semid = -1;
     retire(s, &c);
     c.restarts++;
-    rc = create(s, name, key, mode, fmt, slots, slot_size, &c, semid);
-    if (rc != 0)
-        semctl(semid, 0, IPC_RMID);
-    return rc;
+    return create(s, name, key, mode, fmt, slots, slot_size, &c, -1);
 }
 
 /*
@@ -352,7 +373,7 @@ int fbus__wseg_open(struct fbus__wseg *s, const char *name, uint32_t key, unsign
         rc = adopt(s, id, name, &v);
         if (rc == FBUS_ENOBUS) {
             /* Half made by a dead writer: no reader can have it (it never validated). */
-            shmctl(id, IPC_RMID, NULL);
+            remove_half_made(id);
             rc = FBUS_EAGAIN;
             continue;
         }
