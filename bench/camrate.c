@@ -143,6 +143,17 @@ static int cam_futex_child(void *arg, unsigned idx)
     return 0;
 }
 
+/* A reader child's start: opens the bus and says it is ready; 0, or -1 counted as an error. */
+static int cam_open(struct cam_shared *sh, fbus_reader **rd)
+{
+    if (open_reader_retry(rd, sh->bus, 5000) != 0) {
+        __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
+        return -1;
+    }
+    __atomic_add_fetch(&sh->ready, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
 static int cam_bus_child(void *arg, unsigned idx)
 {
     struct cam_shared *sh = arg;
@@ -150,12 +161,10 @@ static int cam_bus_child(void *arg, unsigned idx)
     fbus_reader *rd;
     uint64_t last = 0, cpu = 0;
 
-    if (open_reader_retry(&rd, sh->bus, 5000) != 0) {
-        __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
+    if (cam_open(sh, &rd) != 0) {
         cam_finish(sh);
         return 3;
     }
-    __atomic_add_fetch(&sh->ready, 1, __ATOMIC_RELEASE);
     while (last < sh->frames) {
         if (fbus_reader_acquire(rd, &f, last, 3000) != 0) {
             __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
@@ -188,11 +197,8 @@ static int cam_hold_child(void *arg, unsigned idx)
     fbus_reader *rd;
 
     (void)idx;
-    if (open_reader_retry(&rd, sh->bus, 5000) != 0) {
-        __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
+    if (cam_open(sh, &rd) != 0)
         return 3;
-    }
-    __atomic_add_fetch(&sh->ready, 1, __ATOMIC_RELEASE);
     if (fbus_reader_acquire(rd, &f, 0, 3000) != 0) {
         __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
         return 2;

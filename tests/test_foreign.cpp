@@ -1085,12 +1085,7 @@ TEST_F(Foreign, CaptureRaceExactlyOneWinsAndLoserSaysWho)
             int null = open("/dev/null", O_WRONLY);
             dup2(null, 1);
             dup2(fd, 2);
-            std::vector<char *> a;
-            for (auto &s : argv)
-                a.push_back(&s[0]);
-            a.push_back(nullptr);
-            execv(a[0], a.data());
-            _exit(127);
+            fbus_exec_argv(argv);
         }
         ASSERT_GT(pid, 0);
         kids.push_back(pid);

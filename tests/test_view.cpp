@@ -274,12 +274,7 @@ pid_t spawn_logged(const std::vector<std::string> &argv, const std::string &errf
             dup2(p[1], 1);
         if (!cwd.empty() && chdir(cwd.c_str()) != 0)
             _exit(126);
-        std::vector<char *> a;
-        for (const auto &s : argv)
-            a.push_back(const_cast<char *>(s.c_str()));
-        a.push_back(nullptr);
-        execvp(a[0], a.data());
-        _exit(127);
+        fbus_exec_argv(argv);
     }
     if (out_fd) {
         close(p[1]);
@@ -1143,7 +1138,8 @@ TEST_F(View, FollowsTheBusThroughWriterDeathRemovalAndANewBus)
     ASSERT_TRUE(wait_state(fd, "closed", &st)) << read_file(err);
     EXPECT_NE(std::string::npos, read_file(err).find("closed by its writer")) << read_file(err);
     w = source(n, s);
-    ASSERT_TRUE(wait_state(fd, "live", &st, seq)) << "not on the bus made again: " << read_file(err);
+    ASSERT_TRUE(wait_state(fd, "live", &st, seq))
+        << "not on the bus made again: " << read_file(err);
     ASSERT_TRUE(next_stats(fd, &st));
     EXPECT_GT(st.fps, 20.0) << "frames flow (100 fps source)";
     EXPECT_GT(st.writer_fps, 50.0) << "the writer's own rate (100 fps source)";

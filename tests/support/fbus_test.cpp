@@ -93,7 +93,7 @@ std::string fbus_test_prog(const char *name)
     return std::string(FBUS_PROGDIR) + "/" + name;
 }
 
-static void exec_argv(const std::vector<std::string> &argv)
+void fbus_exec_argv(const std::vector<std::string> &argv)
 {
     std::vector<char *> a;
     for (const auto &s : argv)
@@ -113,7 +113,7 @@ pid_t fbus_spawn(const std::vector<std::string> &argv, int *out_fd)
     if (pid == 0) {
         if (out_fd)
             dup2(fds[1], 1);
-        exec_argv(argv);
+        fbus_exec_argv(argv);
     }
     if (out_fd) {
         close(fds[1]);
@@ -197,7 +197,7 @@ ProgResult fbus_run(const std::vector<std::string> &argv, int timeout_ms)
     if (pid == 0) {
         dup2(o[1], 1);
         dup2(e[1], 2);
-        exec_argv(argv);
+        fbus_exec_argv(argv);
     }
     close(o[1]);
     close(e[1]);
@@ -273,12 +273,7 @@ ProgResult fbus_run_as_nobody(const std::string &path, const std::vector<std::st
             _exit(99);
         if (setgroups(0, nullptr) || setgid(65534) || setuid(65534))
             _exit(99);
-        std::vector<char *> a;
-        for (auto &s : argv)
-            a.push_back(&s[0]);
-        a.push_back(nullptr);
-        execv(a[0], a.data());
-        _exit(127);
+        fbus_exec_argv(argv);
     }
     close(o);
     close(e);

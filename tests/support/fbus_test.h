@@ -38,6 +38,8 @@ struct ProgResult {
 /* Argument vector for a program under test: prepends the emulator in cross builds. */
 std::vector<std::string> fbus_prog_argv(const std::string &path,
                                         const std::vector<std::string> &args);
+/* In a forked child: execs argv (searching PATH), or says why on stderr and _exit(127)s. */
+[[noreturn]] void fbus_exec_argv(const std::vector<std::string> &argv);
 /* Path of a helper program built in tests/progs. */
 std::string fbus_test_prog(const char *name);
 /*
